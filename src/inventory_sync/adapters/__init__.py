@@ -1,0 +1,1 @@
+"""Adapters: the ports implemented over Kafka, SQL, files and memory."""

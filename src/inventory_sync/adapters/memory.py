@@ -1,0 +1,168 @@
+"""In-memory fakes of every port: the service's tests, the harness and `apply` use them.
+
+They keep the same promises as the real adapters (the contract suite checks), and carry a
+few knobs for tests to inject faults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Self
+
+from inventory_sync.domain.errors import StorageRejected, TransientError
+from inventory_sync.domain.model import Product, Record, StockChange
+from inventory_sync.domain.ports import ApplyResult, DeadLetter
+
+
+class InMemoryRepository:
+    def __init__(self, products: Collection[Product] = ()) -> None:
+        self.products: dict[str, Product] = {product.code: product for product in products}
+        self.refused_codes: set[str] = set()
+        """Codes whose writes fail as if a database constraint refused them."""
+        self.transient_failures = 0
+        """How many of the next apply() calls fail as if the database were down."""
+
+    def known_codes(self, codes: Collection[str]) -> set[str]:
+        return {code for code in codes if code in self.products}
+
+    def apply(self, changes: Sequence[StockChange]) -> ApplyResult:
+        if self.transient_failures > 0:
+            self.transient_failures -= 1
+            raise TransientError("database unavailable (injected)")
+        refused = [
+            change.product_code for change in changes if change.product_code in self.refused_codes
+        ]
+        if refused:
+            raise StorageRejected(f"constraint refused {refused[0]!r} (injected)")
+        applied, stale, unknown = set(), set(), set()
+        for change in changes:
+            product = self.products.get(change.product_code)
+            if product is None:
+                unknown.add(change.product_code)
+            elif (
+                product.inventory_updated_at is not None
+                and product.inventory_updated_at > change.at
+            ):
+                stale.add(change.product_code)
+            else:
+                self.products[change.product_code] = dataclasses.replace(
+                    product, inventory_count=change.inventory_count, inventory_updated_at=change.at
+                )
+                applied.add(change.product_code)
+        return ApplyResult(frozenset(applied), frozenset(stale), frozenset(unknown))
+
+    def add(self, products: Sequence[Product]) -> None:
+        for product in products:
+            self.products.setdefault(product.code, product)
+
+    def get(self, code: str) -> Product | None:
+        return self.products.get(code)
+
+    def list(self) -> list[Product]:
+        return sorted(self.products.values(), key=lambda product: product.code)
+
+
+class InMemoryUnitOfWork:
+    """Snapshots the repository on enter and restores it unless committed."""
+
+    def __init__(self, products: InMemoryRepository | None = None) -> None:
+        self.products = products if products is not None else InMemoryRepository()
+        self.commits = 0
+        self._snapshot: dict[str, Product] | None = None
+
+    def __enter__(self) -> Self:
+        self._snapshot = dict(self.products.products)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._snapshot is not None:
+            self.products.products = self._snapshot
+            self._snapshot = None
+
+    def commit(self) -> None:
+        self._snapshot = None
+        self.commits += 1
+
+
+class InMemoryDeadLetterSink:
+    def __init__(self) -> None:
+        self.letters: list[DeadLetter] = []
+        self.transient_failures = 0
+        """How many of the next publish() calls fail as if the broker were away."""
+
+    def publish(self, letters: Sequence[DeadLetter]) -> None:
+        if not letters:
+            return
+        if self.transient_failures > 0:
+            self.transient_failures -= 1
+            raise TransientError("dead-letter topic unavailable (injected)")
+        self.letters.extend(letters)
+
+
+class InMemoryRecordSource:
+    """One partition of a topic in memory, with a committed offset like a consumer group's."""
+
+    def __init__(self, topic: str = "product_inventory_updates", partition: int = 0) -> None:
+        self.topic = topic
+        self.partition = partition
+        self.records: list[Record] = []
+        self.position = 0
+        self.committed = 0
+        self.paused = False
+        self.closed = False
+
+    def append(
+        self,
+        value: bytes | None,
+        *,
+        key: bytes | None = None,
+        headers: tuple[tuple[str, bytes], ...] = (),
+        timestamp: datetime | None = None,
+    ) -> Record:
+        record = Record(
+            key=key,
+            value=value,
+            topic=self.topic,
+            partition=self.partition,
+            offset=len(self.records),
+            timestamp=timestamp or datetime.now(UTC),
+            headers=headers,
+        )
+        self.records.append(record)
+        return record
+
+    def poll(self, max_records: int, timeout_s: float) -> list[Record]:
+        batch = [] if self.paused else self.records[self.position : self.position + max_records]
+        self.position += len(batch)
+        if not batch and timeout_s > 0:
+            time.sleep(timeout_s)
+        return batch
+
+    def commit(self, records: Sequence[Record]) -> None:
+        if records:
+            self.committed = max(self.committed, max(record.offset for record in records) + 1)
+
+    def rewind_to_committed(self) -> None:
+        """What a restarted consumer does: start again from the committed offset."""
+        self.position = self.committed
+
+    def pause(self) -> None:
+        self.paused = True
+
+    def resume(self) -> None:
+        self.paused = False
+
+    def lag(self) -> dict[int, int]:
+        return {self.partition: len(self.records) - self.position}
+
+    def close(self) -> None:
+        self.closed = True

@@ -1,0 +1,1 @@
+"""The pure core of inventory-sync: model, rules, ports and the batch use case."""

@@ -1,0 +1,22 @@
+"""Errors named for what went wrong, raised by the core and by adapters through the ports."""
+
+
+class InventorySyncError(Exception):
+    """Base of every error inventory-sync raises on purpose."""
+
+
+class UnknownProduct(InventorySyncError, LookupError):
+    def __init__(self, product_code: str) -> None:
+        super().__init__(f"unknown product {product_code!r}")
+        self.product_code = product_code
+
+
+class TransientError(InventorySyncError):
+    """A fault that clears by itself (database restarting, broker away, lock timeout).
+
+    The run loop pauses, backs off and retries the same batch; nothing is skipped.
+    """
+
+
+class StorageRejected(InventorySyncError):
+    """The database refused the data itself (integrity or data error): retrying cannot help."""

@@ -1,0 +1,88 @@
+"""What the shop knows about a product, and what one inventory event says."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+MAX_INVENTORY_COUNT = 2_147_483_647
+PRODUCT_CODE_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+
+ProductCode = Annotated[str, Field(min_length=1, max_length=64, pattern=PRODUCT_CODE_PATTERN)]
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    code: str
+    name: str
+    inventory_count: int = 0
+    inventory_updated_at: datetime | None = None
+
+
+class InventoryUpdate(BaseModel):
+    """One event of the topic, validated by the message contract; unknown fields are ignored."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+    product_code: ProductCode
+    inventory_count: Annotated[int, Field(ge=0, le=MAX_INVENTORY_COUNT)]
+    occurred_at: AwareDatetime | None = None
+    event_id: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A transport-neutral record: what any source (Kafka, a file, a test) hands the service."""
+
+    key: bytes | None
+    value: bytes | None
+    topic: str
+    partition: int
+    offset: int
+    timestamp: datetime
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StockChange:
+    """An absolute count to write, stamped with the time it is true from (the stale guard's key)."""
+
+    product_code: str
+    inventory_count: int
+    at: datetime
+
+
+class StockLevel(StrEnum):
+    OUT_OF_STOCK = "out_of_stock"
+    LOW_STOCK = "low_stock"
+    IN_STOCK = "in_stock"
+
+
+@dataclass(frozen=True, slots=True)
+class StockStatus:
+    product_code: str
+    inventory_count: int
+    level: StockLevel
+    message: str
+
+    @classmethod
+    def of(cls, product_code: str, inventory_count: int, low_stock_threshold: int) -> StockStatus:
+        if inventory_count <= 0:
+            return cls(product_code, inventory_count, StockLevel.OUT_OF_STOCK, "Out of stock")
+        if inventory_count <= low_stock_threshold:
+            message = f"Only {inventory_count} left in stock!"
+            return cls(product_code, inventory_count, StockLevel.LOW_STOCK, message)
+        return cls(product_code, inventory_count, StockLevel.IN_STOCK, "In stock")
+
+    def to_dict(self) -> dict[str, str | int]:
+        return {
+            "product_code": self.product_code,
+            "inventory_count": self.inventory_count,
+            "level": self.level.value,
+            "message": self.message,
+        }

@@ -1,0 +1,65 @@
+"""The message contract: turn a record's value into an InventoryUpdate or a Rejection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from pydantic import ValidationError
+
+from inventory_sync.domain.model import InventoryUpdate
+
+DEFAULT_MAX_MESSAGE_BYTES = 65_536
+
+# pydantic error types that mean "this is not a JSON object at all", not "a field is wrong".
+_NOT_AN_OBJECT = frozenset({"json_invalid", "model_type", "model_attributes_type", "json_type"})
+
+
+class RejectionReason(StrEnum):
+    MALFORMED_JSON = "malformed_json"
+    INVALID_PAYLOAD = "invalid_payload"
+    UNKNOWN_PRODUCT = "unknown_product"
+    TOO_LARGE = "too_large"
+    STORAGE_REJECTED = "storage_rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    reason: RejectionReason
+    error: str
+
+
+def decode_update(
+    value: bytes | None, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+) -> InventoryUpdate | Rejection:
+    """Decode and validate one value; never raises for bad input."""
+    if value is None:
+        return Rejection(RejectionReason.MALFORMED_JSON, "value is null (a tombstone)")
+    if len(value) > max_message_bytes:
+        error = f"value is {len(value)} bytes, over the limit of {max_message_bytes}"
+        return Rejection(RejectionReason.TOO_LARGE, error)
+    try:
+        return InventoryUpdate.model_validate_json(value)
+    except ValidationError as exc:
+        return _rejection_from(exc)
+    except (ValueError, RecursionError) as exc:
+        return Rejection(RejectionReason.MALFORMED_JSON, str(exc))
+
+
+def _rejection_from(exc: ValidationError) -> Rejection:
+    errors = exc.errors(include_url=False, include_input=False)
+    top = errors[0]
+    if not top["loc"] and top["type"] in _NOT_AN_OBJECT:
+        return Rejection(RejectionReason.MALFORMED_JSON, _describe_top(top["type"], top["msg"]))
+    described = "; ".join(f"{_field(error['loc'])}: {error['msg']}" for error in errors)
+    return Rejection(RejectionReason.INVALID_PAYLOAD, described)
+
+
+def _describe_top(error_type: str, message: str) -> str:
+    if error_type == "json_invalid":
+        return message
+    return "value is not a JSON object"
+
+
+def _field(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "value"

@@ -1,0 +1,1 @@
+"""Entrypoints: the run loop, the CLI, the container and the library facade."""

@@ -1,0 +1,171 @@
+"""The run loop: poll, apply, dead-letter, commit; pause and retry on transient faults."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from inventory_sync.domain.errors import TransientError
+from inventory_sync.domain.model import Record
+from inventory_sync.domain.ports import DeadLetterSink, RecordSource
+from inventory_sync.domain.services import BatchReport, InventoryService, RecordOutcome, Summary
+
+log = logging.getLogger("inventory_sync.worker")
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Exponential backoff with jitter: 0.5 s doubling to 30 s, each delay in [d/2, d]."""
+
+    initial_s: float = 0.5
+    maximum_s: float = 30.0
+
+    def delay(self, attempt: int) -> float:
+        ceiling = min(self.maximum_s, self.initial_s * 2.0 ** max(attempt - 1, 0))
+        return ceiling * (0.5 + random.random() / 2)
+
+
+class Worker:
+    """Drives one source through the service. Offsets are committed only after the database
+    commit and the dead letters' acknowledgement, so a crash at any point replays, never skips."""
+
+    def __init__(
+        self,
+        source: RecordSource,
+        service: InventoryService,
+        dead_letters: DeadLetterSink,
+        *,
+        batch_size: int = 500,
+        poll_timeout_s: float = 1.0,
+        backoff: Backoff | None = None,
+        on_batch: Callable[[BatchReport], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.source = source
+        self.service = service
+        self.dead_letters = dead_letters
+        self.batch_size = batch_size
+        self.poll_timeout_s = poll_timeout_s
+        self.backoff = backoff or Backoff()
+        self.on_batch = on_batch
+        self.clock = clock
+        self.totals = Summary()
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        """Finish the batch in hand, commit it, and return from run(); safe from any thread."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def run(self, max_records: int | None = None, idle_timeout_s: float | None = None) -> Summary:
+        """Consume until stop(), max_records records, or idle_timeout_s without a record."""
+        last_record_at = self.clock()
+        while not self._stop.is_set():
+            limit = self.batch_size
+            if max_records is not None:
+                limit = min(limit, max_records - self.totals.records)
+                if limit <= 0:
+                    break
+            batch = self.source.poll(limit, self.poll_timeout_s)
+            if not batch:
+                if idle_timeout_s is not None and self.clock() - last_record_at >= idle_timeout_s:
+                    break
+                continue
+            last_record_at = self.clock()
+            report = self._process(batch)
+            if report is None:
+                break
+            self.totals.add(report.summary)
+            if self.on_batch is not None:
+                self.on_batch(report)
+        return self.totals
+
+    def _process(self, batch: Sequence[Record]) -> BatchReport | None:
+        """Take one batch through every step, retrying the step that failed; None if stopped
+        while waiting (the batch is then left uncommitted, to be replayed)."""
+        report: BatchReport | None = None
+        dead_lettered = False
+        attempt = 0
+        while True:
+            try:
+                if report is None:
+                    report = self.service.apply_batch(batch)
+                if not dead_lettered:
+                    self.dead_letters.publish(report.dead_letters)
+                    dead_lettered = True
+                self.source.commit(batch)
+            except TransientError as exc:
+                attempt += 1
+                if not self._wait_out(exc, attempt, batch):
+                    return None
+                continue
+            if attempt:
+                self.source.resume()
+                log.warning("recovered after %d attempt(s); resuming", attempt)
+            _log_rejections(report)
+            return report
+
+    def _wait_out(self, exc: TransientError, attempt: int, batch: Sequence[Record]) -> bool:
+        """Pause the partitions and keep polling (to stay in the group) through the backoff."""
+        delay = self.backoff.delay(attempt)
+        first = batch[0]
+        log.warning(
+            "transient fault, attempt %d, retrying the batch from %s[%d]@%d in %.1f s: %s",
+            attempt,
+            first.topic,
+            first.partition,
+            first.offset,
+            delay,
+            exc,
+        )
+        if attempt == 1:
+            self.source.pause()
+        deadline = self.clock() + delay
+        while not self._stop.is_set():
+            remaining = deadline - self.clock()
+            if remaining <= 0:
+                return True
+            self.source.poll(1, min(remaining, self.poll_timeout_s))
+        log.warning("stopped while waiting; the batch is left uncommitted and will be replayed")
+        return False
+
+
+def _log_rejections(report: BatchReport) -> None:
+    if not log.isEnabledFor(logging.INFO):
+        return
+    for outcome in report.outcomes:
+        if outcome.rejection is None:
+            continue
+        record = outcome.record
+        code, event_id = _identify(outcome)
+        log.info(
+            "rejected %s[%d]@%d product=%s event=%s: %s: %s",
+            record.topic,
+            record.partition,
+            record.offset,
+            code,
+            event_id,
+            outcome.rejection.reason.value,
+            outcome.rejection.error,
+        )
+
+
+def _identify(outcome: RecordOutcome) -> tuple[str, str]:
+    """The product code and event id of a record, as far as its value can be read."""
+    if outcome.update is not None:
+        return outcome.update.product_code, outcome.update.event_id or "-"
+    try:
+        value = json.loads(outcome.record.value or b"null")
+    except (ValueError, RecursionError):
+        return "-", "-"
+    if not isinstance(value, dict):
+        return "-", "-"
+    return str(value.get("product_code", "-")), str(value.get("event_id", "-"))
