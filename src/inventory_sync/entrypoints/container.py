@@ -1,0 +1,102 @@
+"""The composition root: the one place where adapters are chosen from the settings.
+
+Tests override providers (`container.unit_of_work.override(providers.Object(fake))`) instead
+of patching modules. Adapters are imported when first provided, so importing this is cheap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dependency_injector import containers, providers
+
+from inventory_sync.domain.services import InventoryService
+from inventory_sync.entrypoints.worker import Worker
+from inventory_sync.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from inventory_sync.adapters.sql.tables import TableMapping
+    from inventory_sync.adapters.sql.unit_of_work import SqlUnitOfWork
+    from inventory_sync.domain.ports import DeadLetterSink, RecordSource
+
+
+class ConfluentNotInstalled(RuntimeError):
+    def __init__(self) -> None:
+        super().__init__(
+            "kafka_client = confluent needs the confluent-kafka package: "
+            "pip install 'inventory-sync[confluent]'"
+        )
+
+
+def make_engine(settings: Settings) -> Engine:
+    from inventory_sync.adapters.sql.engine import create_engine_from_url
+
+    return create_engine_from_url(settings.database_url)
+
+
+def make_mapping(settings: Settings) -> TableMapping:
+    from inventory_sync.adapters.sql.tables import TableMapping
+
+    return TableMapping.from_settings(settings)
+
+
+def make_unit_of_work(engine: Engine, mapping: TableMapping) -> SqlUnitOfWork:
+    from inventory_sync.adapters.sql.unit_of_work import SqlUnitOfWork
+
+    return SqlUnitOfWork(engine, mapping)
+
+
+def make_record_source(settings: Settings) -> RecordSource:
+    if settings.kafka_client == "confluent":
+        from inventory_sync.adapters.kafka.confluent import ConfluentRecordSource
+
+        return ConfluentRecordSource(settings)
+    from inventory_sync.adapters.kafka.source import KafkaRecordSource
+
+    return KafkaRecordSource(settings)
+
+
+def make_dead_letter_sink(settings: Settings) -> DeadLetterSink:
+    if settings.kafka_client == "confluent":
+        from inventory_sync.adapters.kafka.confluent import ConfluentDeadLetterSink
+
+        return ConfluentDeadLetterSink(settings)
+    from inventory_sync.adapters.kafka.dead_letters import KafkaDeadLetterSink
+
+    return KafkaDeadLetterSink(settings)
+
+
+def require_client(settings: Settings) -> None:
+    """Fail with one clear line when the chosen Kafka client is not installed."""
+    if settings.kafka_client == "confluent":
+        import importlib.util
+
+        if importlib.util.find_spec("confluent_kafka") is None:
+            raise ConfluentNotInstalled
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+
+    engine = providers.Singleton(make_engine, settings)
+    mapping = providers.Singleton(make_mapping, settings)
+    unit_of_work = providers.Factory(make_unit_of_work, engine, mapping)
+    service = providers.Factory(
+        InventoryService,
+        unit_of_work,
+        unknown_products=settings.provided.unknown_products,
+        max_message_bytes=settings.provided.max_message_bytes,
+        low_stock_threshold=settings.provided.low_stock_threshold,
+    )
+    record_source = providers.Factory(make_record_source, settings)
+    dead_letter_sink = providers.Factory(make_dead_letter_sink, settings)
+    worker = providers.Factory(
+        Worker,
+        record_source,
+        service,
+        dead_letter_sink,
+        batch_size=settings.provided.batch_size,
+        poll_timeout_s=providers.Callable(lambda ms: ms / 1000, settings.provided.poll_timeout_ms),
+    )

@@ -1,0 +1,129 @@
+"""The run loop on fakes: commit order, retries on transient faults, stop, limits."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from inventory_sync.adapters.memory import (
+    InMemoryDeadLetterSink,
+    InMemoryRecordSource,
+)
+from inventory_sync.domain.errors import TransientError
+from inventory_sync.domain.model import Record
+from inventory_sync.domain.services import BatchReport
+from inventory_sync.entrypoints.worker import Backoff, Worker
+
+from .helpers import event, service_with
+
+FAST = Backoff(initial_s=0.001, maximum_s=0.004)
+
+
+def make_worker(
+    products: dict[str, int], batch_size: int = 10
+) -> tuple[Worker, InMemoryRecordSource, InMemoryDeadLetterSink]:
+    service, _ = service_with(products)
+    source, sink = InMemoryRecordSource(), InMemoryDeadLetterSink()
+    worker = Worker(source, service, sink, batch_size=batch_size, poll_timeout_s=0, backoff=FAST)
+    return worker, source, sink
+
+
+class FlakyCommitSource(InMemoryRecordSource):
+    """A source whose first offset commits fail as if the broker were away."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+        self.polls_while_paused = 0
+
+    def commit(self, records: Sequence[Record]) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise TransientError("broker unavailable (injected)")
+        super().commit(records)
+
+    def poll(self, max_records: int, timeout_s: float) -> list[Record]:
+        if self.paused:
+            self.polls_while_paused += 1
+        return super().poll(max_records, timeout_s)
+
+
+def test_offsets_are_committed_after_every_batch_is_applied() -> None:
+    worker, source, _ = make_worker({"SKU-1": 0}, batch_size=4)
+    for count in range(10):
+        source.append(event("SKU-1", count))
+    summary = worker.run(idle_timeout_s=0)
+    assert summary.records == 10
+    assert source.committed == 10
+    assert worker.service.uow.products.get("SKU-1").inventory_count == 9  # type: ignore[union-attr]
+
+
+def test_a_database_outage_pauses_retries_and_loses_nothing() -> None:
+    worker, source, _ = make_worker({"SKU-1": 0})
+    repository = worker.service.uow.products
+    repository.transient_failures = 3  # type: ignore[attr-defined]
+    source.append(event("SKU-1", 7))
+    summary = worker.run(idle_timeout_s=0)
+    assert summary.applied == 1
+    assert source.committed == 1
+    assert not source.paused
+    assert repository.get("SKU-1").inventory_count == 7  # type: ignore[union-attr]
+
+
+def test_a_failing_dead_letter_publish_is_retried_before_the_offset_is_committed() -> None:
+    worker, source, sink = make_worker({"SKU-1": 0})
+    sink.transient_failures = 2
+    source.append(b"not json")
+    worker.run(idle_timeout_s=0)
+    assert [letter.reason for letter in sink.letters] == ["malformed_json"]
+    assert source.committed == 1
+
+
+def test_a_failing_offset_commit_keeps_polling_while_paused_and_does_not_reapply() -> None:
+    service, repository = service_with({"SKU-1": 0})
+    source = FlakyCommitSource(failures=2)
+    worker = Worker(source, service, InMemoryDeadLetterSink(), poll_timeout_s=0, backoff=FAST)
+    source.append(event("SKU-1", 5))
+    applied_batches: list[BatchReport] = []
+    worker.on_batch = applied_batches.append
+    worker.run(idle_timeout_s=0)
+    assert source.committed == 1
+    assert source.polls_while_paused > 0
+    assert len(applied_batches) == 1
+    assert repository.get("SKU-1").inventory_count == 5  # type: ignore[union-attr]
+
+
+def test_stop_while_waiting_out_a_fault_leaves_the_batch_uncommitted() -> None:
+    worker, source, _ = make_worker({"SKU-1": 0})
+    worker.backoff = Backoff(initial_s=60, maximum_s=60)
+    worker.service.uow.products.transient_failures = 1  # type: ignore[attr-defined]
+    source.append(event("SKU-1", 5))
+    threading.Timer(0.05, worker.stop).start()
+    summary = worker.run()
+    assert summary.records == 0
+    assert source.committed == 0
+
+
+def test_stop_finishes_the_batch_in_hand_and_commits_it() -> None:
+    worker, source, _ = make_worker({"SKU-1": 0}, batch_size=2)
+    for count in range(6):
+        source.append(event("SKU-1", count))
+    worker.on_batch = lambda report: worker.stop()
+    summary = worker.run()
+    assert summary.records == 2
+    assert source.committed == 2
+
+
+def test_max_records_stops_after_exactly_that_many() -> None:
+    worker, source, _ = make_worker({"SKU-1": 0}, batch_size=4)
+    for count in range(10):
+        source.append(event("SKU-1", count))
+    assert worker.run(max_records=6).records == 6
+    assert source.committed == 6
+
+
+def test_backoff_doubles_from_half_a_second_to_thirty_with_jitter() -> None:
+    backoff = Backoff()
+    assert 0.25 <= backoff.delay(1) <= 0.5
+    assert 0.5 <= backoff.delay(2) <= 1.0
+    assert 15 <= backoff.delay(20) <= 30
