@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
@@ -38,32 +38,48 @@ class InMemoryRepository:
         ]
         if refused:
             raise StorageRejected(f"constraint refused {refused[0]!r} (injected)")
+        _refuse_negative_counts((change.product_code, change.inventory_count) for change in changes)
         applied, stale, unknown = set(), set(), set()
         for change in changes:
+            at = _utc(change.at)
             product = self.products.get(change.product_code)
             if product is None:
                 unknown.add(change.product_code)
-            elif (
-                product.inventory_updated_at is not None
-                and product.inventory_updated_at > change.at
-            ):
+            elif product.inventory_updated_at is not None and product.inventory_updated_at > at:
                 stale.add(change.product_code)
             else:
                 self.products[change.product_code] = dataclasses.replace(
-                    product, inventory_count=change.inventory_count, inventory_updated_at=change.at
+                    product, inventory_count=change.inventory_count, inventory_updated_at=at
                 )
                 applied.add(change.product_code)
         return ApplyResult(frozenset(applied), frozenset(stale), frozenset(unknown))
 
     def add(self, products: Sequence[Product]) -> None:
+        _refuse_negative_counts((product.code, product.inventory_count) for product in products)
         for product in products:
-            self.products.setdefault(product.code, product)
+            at = product.inventory_updated_at
+            stored = dataclasses.replace(product, inventory_updated_at=at and _utc(at))
+            self.products.setdefault(product.code, stored)
 
     def get(self, code: str) -> Product | None:
         return self.products.get(code)
 
     def list(self) -> list[Product]:
         return sorted(self.products.values(), key=lambda product: product.code)
+
+
+def _utc(at: datetime) -> datetime:
+    """Times are stored in UTC, as the SQL adapters store them; a naive time has no instant."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"naive datetime {at.isoformat()}: inventory times must be aware")
+    return at.astimezone(UTC)
+
+
+def _refuse_negative_counts(counts: Iterable[tuple[str, int]]) -> None:
+    """What the owned schema's CHECK (inventory_count >= 0) does to the whole statement."""
+    for code, count in counts:
+        if count < 0:
+            raise StorageRejected(f"negative inventory count {count} for {code!r}")
 
 
 class InMemoryUnitOfWork:

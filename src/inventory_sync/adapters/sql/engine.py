@@ -1,0 +1,48 @@
+"""Engines for the two supported databases, set up for a long-running writer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+SQLITE_BUSY_TIMEOUT_MS = 5_000
+
+
+def create_engine_from_url(url: str) -> sa.Engine:
+    """An engine for a database URL: PostgreSQL through psycopg 3, SQLite with its pragmas set."""
+    parsed = sa.make_url(url)
+    if parsed.drivername in {"postgresql", "postgres"}:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        return sa.create_engine(parsed, pool_pre_ping=True)
+    engine = sa.create_engine(parsed)
+    if backend == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas(wal=not _in_memory(parsed)))
+    return engine
+
+
+def _in_memory(url: sa.URL) -> bool:
+    database = url.database or ":memory:"
+    return (
+        database == ":memory:"
+        or database.startswith("file::memory:")
+        or url.query.get("mode") == "memory"
+    )
+
+
+def _sqlite_pragmas(*, wal: bool) -> Any:
+    """A connect hook: readers never block the writer (WAL), a writer waits for a busy lock."""
+
+    def set_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            if wal:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    return set_pragmas

@@ -1,0 +1,147 @@
+"""The repository's SQL, built once per table mapping and dialect.
+
+A batch travels as one parameter whatever its size (a PostgreSQL array, a SQLite JSON
+text), so no statement nears a bind-parameter limit and every statement stays cached.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from inventory_sync.adapters.sql.tables import ProductColumns, TableMapping, columns_for
+from inventory_sync.adapters.sql.timestamps import as_utc, sqlite_text
+from inventory_sync.domain.model import Product, StockChange
+
+Params = dict[str, Any]
+
+
+class _BatchParameters(Protocol):
+    """How one dialect takes a whole batch as a single bound parameter."""
+
+    def has_code(self, column: sa.ColumnClause[Any]) -> sa.ColumnElement[bool]: ...
+
+    def codes(self, codes: Collection[str]) -> Params: ...
+
+    def changes_source(self) -> sa.FromClause:
+        """A FROM item with columns code, count and at: the rows of the batch."""
+        ...
+
+    def changes(self, changes: Sequence[StockChange]) -> Params: ...
+
+
+class _PostgresArrays:
+    def has_code(self, column: sa.ColumnClause[Any]) -> sa.ColumnElement[bool]:
+        return column == sa.any_(sa.bindparam("codes", type_=postgresql.ARRAY(sa.Text)))
+
+    def codes(self, codes: Collection[str]) -> Params:
+        return {"codes": list(codes)}
+
+    def changes_source(self) -> sa.FromClause:
+        arrays = sa.func.unnest(
+            sa.bindparam("change_codes", type_=postgresql.ARRAY(sa.Text)),
+            sa.bindparam("change_counts", type_=postgresql.ARRAY(sa.BigInteger)),
+            sa.bindparam("change_ats", type_=postgresql.ARRAY(sa.DateTime(timezone=True))),
+        )
+        return arrays.table_valued("code", "count", "at").render_derived(name="v")
+
+    def changes(self, changes: Sequence[StockChange]) -> Params:
+        return {
+            "change_codes": [change.product_code for change in changes],
+            "change_counts": [change.inventory_count for change in changes],
+            "change_ats": [as_utc(change.at) for change in changes],
+        }
+
+
+class _SqliteJson:
+    def has_code(self, column: sa.ColumnClause[Any]) -> sa.ColumnElement[bool]:
+        each = sa.func.json_each(sa.bindparam("codes", type_=sa.Text)).table_valued("value")
+        return column.in_(sa.select(each.c.value))
+
+    def codes(self, codes: Collection[str]) -> Params:
+        return {"codes": json.dumps(list(codes))}
+
+    def changes_source(self) -> sa.FromClause:
+        each = sa.func.json_each(sa.bindparam("changes", type_=sa.Text)).table_valued("value")
+        fields = ("code", "count", "at")
+        extracted = [
+            sa.func.json_extract(each.c.value, f"$[{index}]").label(field)
+            for index, field in enumerate(fields)
+        ]
+        return sa.select(*extracted).subquery("v")
+
+    def changes(self, changes: Sequence[StockChange]) -> Params:
+        rows = [[c.product_code, c.inventory_count, sqlite_text(c.at)] for c in changes]
+        return {"changes": json.dumps(rows)}
+
+
+_DIALECTS: dict[str, tuple[_BatchParameters, Any]] = {
+    "postgresql": (_PostgresArrays(), postgresql.insert),
+    "sqlite": (_SqliteJson(), sqlite.insert),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Statements:
+    columns: ProductColumns
+    batch: _BatchParameters
+    known: sa.Select[Any]
+    apply: sa.Executable
+    insert: sa.Executable
+    get: sa.Select[Any]
+    all: sa.Select[Any]
+
+    def insert_rows(self, products: Sequence[Product]) -> list[Params]:
+        c = self.columns
+        rows: list[Params] = []
+        for product in products:
+            row = {c.code.key: product.code, c.count.key: product.inventory_count}
+            if c.name is not None:
+                row[c.name.key] = product.name
+            if c.updated_at is not None:
+                at = product.inventory_updated_at
+                row[c.updated_at.key] = None if at is None else as_utc(at)
+            rows.append(row)
+        return rows
+
+
+@functools.cache
+def statements_for(mapping: TableMapping, dialect: str) -> Statements:
+    """Every statement of the repository for this mapping on this dialect."""
+    if dialect not in _DIALECTS:
+        raise NotImplementedError(f"inventory-sync supports SQLite and PostgreSQL, not {dialect}")
+    batch, insert = _DIALECTS[dialect]
+    c = columns_for(mapping)
+    shown = sa.select(
+        c.code.label("code"),
+        (c.name if c.name is not None else c.code).label("name"),
+        c.count.label("inventory_count"),
+        (c.updated_at if c.updated_at is not None else sa.null()).label("inventory_updated_at"),
+    ).select_from(c.table)
+    return Statements(
+        columns=c,
+        batch=batch,
+        known=sa.select(c.code).where(batch.has_code(c.code)),
+        apply=_conditional_update(c, batch.changes_source()),
+        insert=insert(c.table).on_conflict_do_nothing(index_elements=[c.code]),
+        get=shown.where(c.code == sa.bindparam("code")),
+        all=shown,
+    )
+
+
+def _conditional_update(c: ProductColumns, v: sa.FromClause) -> sa.Executable:
+    """UPDATE ... FROM the batch, the stale guard in the WHERE, RETURNING the codes written."""
+    values: dict[sa.ColumnClause[Any], Any] = {c.count: v.c.count}
+    where = [c.code == v.c.code]
+    if c.updated_at is not None:
+        values[c.updated_at] = v.c.at
+        where.append(sa.or_(c.updated_at.is_(None), c.updated_at <= v.c.at))
+    if c.touched is not None:
+        values[c.touched] = sa.func.now()
+    return sa.update(c.table).where(*where).values(values).returning(c.code)

@@ -1,0 +1,95 @@
+"""The owned `products` table, and the mapping that points the repository at a shop's own table."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from inventory_sync.adapters.sql.timestamps import UtcDateTime
+
+if TYPE_CHECKING:
+    from inventory_sync.settings import Settings
+
+metadata = sa.MetaData()
+
+products = sa.Table(
+    "products",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("code", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("inventory_count", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("inventory_updated_at", UtcDateTime, nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False, server_default=sa.func.now()),
+    sa.Column("updated_at", UtcDateTime, nullable=False, server_default=sa.func.now()),
+    sa.UniqueConstraint("code", name="uq_products_code"),
+    sa.CheckConstraint("inventory_count >= 0", name="ck_products_inventory_count_not_negative"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TableMapping:
+    """Which table and columns hold the products; the defaults are the owned schema."""
+
+    table: str = "products"
+    code_column: str = "code"
+    count_column: str = "inventory_count"
+    updated_at_column: str | None = "inventory_updated_at"
+    name_column: str | None = "name"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TableMapping:
+        return cls(
+            table=settings.products_table,
+            code_column=settings.code_column,
+            count_column=settings.count_column,
+            updated_at_column=settings.updated_at_column,
+            name_column=settings.name_column,
+        )
+
+    @property
+    def owned(self) -> bool:
+        """True for the `products` table that the migrations create and upgrade."""
+        return self == TableMapping()
+
+
+@dataclass(frozen=True, slots=True)
+class ProductColumns:
+    """The SQL objects behind a mapping: what the statements read and write."""
+
+    table: sa.TableClause
+    code: sa.ColumnClause[Any]
+    count: sa.ColumnClause[Any]
+    updated_at: sa.ColumnClause[Any] | None
+    name: sa.ColumnClause[Any] | None
+    touched: sa.ColumnClause[Any] | None
+    """The owned table's row-level `updated_at`, set on every write; None for a shop's table."""
+
+
+@functools.cache
+def columns_for(mapping: TableMapping) -> ProductColumns:
+    """The owned Table, or a lightweight table() construct naming only the mapped columns.
+
+    A shop's table is never reflected: the library needs nothing but these columns and
+    must not depend on (or touch) the others.
+    """
+    if mapping.owned:
+        c = products.c
+        return ProductColumns(
+            products, c.code, c.inventory_count, c.inventory_updated_at, c.name, c.updated_at
+        )
+    code = sa.column(mapping.code_column, sa.String)
+    count = sa.column(mapping.count_column, sa.Integer)
+    updated_at = _optional(mapping.updated_at_column, UtcDateTime())
+    name = _optional(mapping.name_column, sa.String())
+    present = [column for column in (code, count, updated_at, name) if column is not None]
+    schema, _, table_name = mapping.table.rpartition(".")
+    table = sa.table(table_name, *present, schema=schema or None)
+    return ProductColumns(table, code, count, updated_at, name, None)
+
+
+def _optional(name: str | None, type_: sa.types.TypeEngine[Any]) -> sa.ColumnClause[Any] | None:
+    return None if name is None else sa.column(name, type_)

@@ -1,0 +1,44 @@
+"""Inventory times in and out of SQL as aware UTC datetimes, stored so that SQL orders them right.
+
+On SQLite a time is text: always UTC in one fixed-width format (SQLAlchemy's own DATETIME
+storage format), so comparing the text compares the times, which the stale guard relies on.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+SQLITE_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def as_utc(value: datetime) -> datetime:
+    """The same instant in UTC; a naive datetime is refused, since its instant is unknown."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value.isoformat()}: inventory times must be aware")
+    return value.astimezone(UTC)
+
+
+def sqlite_text(value: datetime) -> str:
+    """How SQLite stores a time: the text SQLAlchemy's DATETIME writes, in UTC."""
+    return as_utc(value).strftime(SQLITE_FORMAT)
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """A timestamp with time zone that binds UTC and reads back aware UTC on every database."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment: datetime = value
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
