@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TextIO
 
 from inventory_sync.domain.model import Record
+from inventory_sync.domain.ports import DeadLetter
 
 
 class JsonLinesSource:
@@ -49,6 +51,35 @@ class JsonLinesSource:
 
     def lag(self) -> dict[int, int]:
         return {}
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class JsonLinesDeadLetterWriter:
+    """A dead-letter sink that writes each letter as one JSON line: {reason, error, line, value}.
+
+    `line` is the record's offset (its line number for a JsonLinesSource) and `value` the
+    record's text as it came (invalid UTF-8 replaced), so a fixed file can be applied again.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.written = 0
+        self._file: TextIO = path.open("w", encoding="utf-8")
+
+    def publish(self, letters: Sequence[DeadLetter]) -> None:
+        for letter in letters:
+            value = letter.record.value
+            entry = {
+                "reason": letter.reason,
+                "error": letter.error,
+                "line": letter.record.offset,
+                "value": None if value is None else value.decode("utf-8", errors="replace"),
+            }
+            self._file.write(json.dumps(entry) + "\n")
+        self._file.flush()
+        self.written += len(letters)
 
     def close(self) -> None:
         self._file.close()

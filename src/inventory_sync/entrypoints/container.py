@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from dependency_injector import containers, providers
 
 from inventory_sync.domain.services import InventoryService
+from inventory_sync.entrypoints import health
 from inventory_sync.entrypoints.worker import Worker
 from inventory_sync.settings import Settings
 
@@ -100,3 +101,5 @@ class Container(containers.DeclarativeContainer):
         batch_size=settings.provided.batch_size,
         poll_timeout_s=providers.Callable(lambda ms: ms / 1000, settings.provided.poll_timeout_ms),
     )
+    database_health = providers.Callable(health.database_health, engine, settings)
+    kafka_health = providers.Callable(health.kafka_health, settings)

@@ -34,7 +34,8 @@ def progress_line(totals: Summary, records_per_s: float, lag: dict[int, int]) ->
 
 
 class RateMeter:
-    """Records per second over the last `window_s` seconds."""
+    """Records per second since the oldest update within the last `window_s` seconds (or
+    since the update before, when that was longer ago)."""
 
     def __init__(self, window_s: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.window_s = window_s
@@ -44,7 +45,7 @@ class RateMeter:
     def rate(self, records: int) -> float:
         now = self.clock()
         self._samples.append((now, records))
-        while len(self._samples) > 2 and now - self._samples[1][0] >= self.window_s:
+        while len(self._samples) > 2 and self._samples[0][0] < now - self.window_s:
             self._samples.popleft()
         then, before = self._samples[0]
         return (records - before) / (now - then) if now > then else 0.0
@@ -76,7 +77,9 @@ class LiveProgress:
 class LogProgress:
     """An INFO log line at most every `interval_s` seconds, for logs that are not a terminal."""
 
-    def __init__(self, interval_s: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, interval_s: float = 5.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.interval_s = interval_s
         self.clock = clock
         self._meter = RateMeter(window_s=interval_s, clock=clock)

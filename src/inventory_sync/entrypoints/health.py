@@ -1,0 +1,77 @@
+"""Is the database ready, is Kafka ready: what `check` prints and what `run` makes sure of
+before it starts. A service that cannot be reached raises; one that is reachable but not
+ready gives Health(ok=False) with what to do about it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from inventory_sync.settings import Settings, mask_url_password
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    ok: bool
+    detail: str
+
+
+def database_health(engine: Engine, settings: Settings) -> Health:
+    """The owned schema is at the newest revision, or the mapped table has its columns."""
+    if settings.uses_owned_schema:
+        from inventory_sync.adapters.sql.migrate import current_revision, head_revision
+
+        current, head = current_revision(engine), head_revision()
+        if current == head:
+            return Health(True, f"schema at revision {head} (current)")
+        if current is None:
+            return Health(False, "no schema yet: run `inventory-sync db upgrade`")
+        return Health(
+            False,
+            f"schema at revision {current}, {head} expected: run `inventory-sync db upgrade`",
+        )
+    return _mapped_table_health(engine, settings)
+
+
+def _mapped_table_health(engine: Engine, settings: Settings) -> Health:
+    import sqlalchemy as sa
+
+    inspector = sa.inspect(engine)
+    table = settings.products_table
+    if not inspector.has_table(table):
+        return Health(False, f"table {table!r} (setting products_table) does not exist")
+    columns = {column["name"] for column in inspector.get_columns(table)}
+    wanted = {
+        name: getattr(settings, name)
+        for name in ("code_column", "count_column", "updated_at_column", "name_column")
+        if getattr(settings, name) is not None
+    }
+    missing = [
+        f"{column!r} (setting {name})" for name, column in wanted.items() if column not in columns
+    ]
+    if missing:
+        return Health(False, f"table {table!r} has no column " + ", ".join(missing))
+    return Health(True, f"table {table!r} mapped (the shop's own; no migrations)")
+
+
+def database_where(settings: Settings) -> str:
+    return f"database {mask_url_password(settings.database_url)}"
+
+
+def kafka_health(settings: Settings) -> Health:
+    """Both topics exist; raises when Kafka cannot be reached."""
+    from inventory_sync.adapters.kafka.admin import missing_topics
+
+    missing = missing_topics(settings)
+    if missing:
+        names = " and ".join(missing)
+        topics = "topics" if len(missing) > 1 else "topic"
+        return Health(False, f"no {topics} {names}: run `inventory-sync topics create`")
+    return Health(True, f"topics {settings.topic} and {settings.dlq_topic} present")
+
+
+def kafka_where(settings: Settings) -> str:
+    return f"Kafka at {settings.bootstrap_servers} ({settings.kafka_client} client)"

@@ -1,0 +1,144 @@
+"""Prometheus metrics of `run`, served on metrics_port; prometheus_client loads only then."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from inventory_sync.domain.errors import InventorySyncError
+from inventory_sync.domain.model import Record
+from inventory_sync.domain.ports import RecordSource
+from inventory_sync.domain.services import BatchReport
+
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
+
+    from prometheus_client import CollectorRegistry
+
+
+class MetricsUnavailable(InventorySyncError):
+    """The metrics port cannot be listened on (taken, or not allowed)."""
+
+
+class TimedSource:
+    """A record source that notes how long each batch took, from poll to commit, and when
+    the last commit happened; otherwise it is the source it wraps."""
+
+    def __init__(
+        self,
+        source: RecordSource,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.source = source
+        self.clock = clock
+        self.wall_clock = wall_clock
+        self.last_batch_s: float | None = None
+        self.last_commit_at: float | None = None
+        self._polled_at = clock()
+
+    def poll(self, max_records: int, timeout_s: float) -> list[Record]:
+        batch = self.source.poll(max_records, timeout_s)
+        if batch:
+            self._polled_at = self.clock()
+        return batch
+
+    def commit(self, records: Sequence[Record]) -> None:
+        self.source.commit(records)
+        self.last_batch_s = self.clock() - self._polled_at
+        self.last_commit_at = self.wall_clock()
+
+    def pause(self) -> None:
+        self.source.pause()
+
+    def resume(self) -> None:
+        self.source.resume()
+
+    def lag(self) -> dict[int, int]:
+        return self.source.lag()
+
+    def close(self) -> None:
+        self.source.close()
+
+
+class Metrics:
+    """The counters, histogram and gauges of the worker, in a registry of their own."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self.records = Counter(
+            "inventory_sync_records",
+            "Records consumed, by outcome",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.rejections = Counter(
+            "inventory_sync_rejections",
+            "Records sent to the dead-letter topic, by reason",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.batch_duration = Histogram(
+            "inventory_sync_batch_duration_seconds",
+            "Time from polling a batch to committing its offsets",
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+        )
+        self.lag = Gauge(
+            "inventory_sync_consumer_lag",
+            "Records not yet consumed, by partition",
+            ["partition"],
+            registry=self.registry,
+        )
+        self.last_commit = Gauge(
+            "inventory_sync_last_commit_timestamp_seconds",
+            "Unix time of the last offset commit",
+            registry=self.registry,
+        )
+        for outcome in ("applied", "stale", "superseded", "rejected"):
+            self.records.labels(outcome)
+        self._server: WSGIServer | None = None
+
+    def observe(
+        self,
+        report: BatchReport,
+        lag: dict[int, int],
+        batch_s: float | None,
+        committed_at: float | None,
+    ) -> None:
+        summary = report.summary
+        for outcome, count in (
+            ("applied", summary.applied),
+            ("stale", summary.stale),
+            ("superseded", summary.superseded),
+            ("rejected", summary.rejected),
+        ):
+            self.records.labels(outcome).inc(count)
+        for reason, count in summary.by_reason.items():
+            self.rejections.labels(reason).inc(count)
+        if batch_s is not None:
+            self.batch_duration.observe(batch_s)
+        if committed_at is not None:
+            self.last_commit.set(committed_at)
+        self.lag.clear()
+        for partition, behind in lag.items():
+            self.lag.labels(str(partition)).set(behind)
+
+    def serve(self, port: int, host: str = "0.0.0.0") -> None:
+        """Serve /metrics on a background thread until close()."""
+        from prometheus_client import start_http_server
+
+        try:
+            self._server, _thread = start_http_server(port, addr=host, registry=self.registry)
+        except OSError as exc:
+            message = f"cannot serve metrics on port {port}: {exc.strerror}"
+            raise MetricsUnavailable(message) from exc
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
