@@ -93,10 +93,6 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=_toml_file.path))
         return tuple(sources)
 
-    @property
-    def uses_owned_schema(self) -> bool:
-        return self.products_table == "products"
-
     def masked(self) -> dict[str, Any]:
         """The effective settings with every secret masked: what `config show` prints."""
         shown = self.model_dump(mode="json")

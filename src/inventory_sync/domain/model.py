@@ -37,7 +37,10 @@ class InventoryUpdate(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """A transport-neutral record: what any source (Kafka, a file, a test) hands the service."""
+    """A transport-neutral record: what any source (Kafka, a file, a test) hands the service.
+
+    Sources give `timestamp` as an aware UTC datetime (the stale guard compares it).
+    """
 
     key: bytes | None
     value: bytes | None

@@ -101,5 +101,5 @@ class Container(containers.DeclarativeContainer):
         batch_size=settings.provided.batch_size,
         poll_timeout_s=providers.Callable(lambda ms: ms / 1000, settings.provided.poll_timeout_ms),
     )
-    database_health = providers.Callable(health.database_health, engine, settings)
+    database_health = providers.Callable(health.database_health, engine, mapping, settings)
     kafka_health = providers.Callable(health.kafka_health, settings)

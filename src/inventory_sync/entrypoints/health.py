@@ -12,6 +12,8 @@ from inventory_sync.settings import Settings, mask_url_password
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from inventory_sync.adapters.sql.tables import TableMapping
+
 
 @dataclass(frozen=True, slots=True)
 class Health:
@@ -19,9 +21,9 @@ class Health:
     detail: str
 
 
-def database_health(engine: Engine, settings: Settings) -> Health:
+def database_health(engine: Engine, mapping: TableMapping, settings: Settings) -> Health:
     """The owned schema is at the newest revision, or the mapped table has its columns."""
-    if settings.uses_owned_schema:
+    if mapping.owned:
         from inventory_sync.adapters.sql.migrate import current_revision, head_revision
 
         current, head = current_revision(engine), head_revision()

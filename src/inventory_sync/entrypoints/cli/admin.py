@@ -32,7 +32,7 @@ def upgrade_database(ctx: typer.Context) -> None:
 
     state = state_of(ctx)
     settings = state.settings()
-    if not settings.uses_owned_schema:
+    if not state.container().mapping().owned:
         raise BadUsage(
             f"setting products_table is {settings.products_table!r}, the shop's own table: "
             "db upgrade manages only the owned 'products' table"
