@@ -15,7 +15,9 @@ def client_config(settings: Settings) -> dict[str, Any]:
     Only the settings that are set are passed, so kafka-python's own defaults stay in force.
     """
     config: dict[str, Any] = {
-        "bootstrap_servers": [s.strip() for s in settings.bootstrap_servers.split(",") if s.strip()],
+        "bootstrap_servers": [
+            s.strip() for s in settings.bootstrap_servers.split(",") if s.strip()
+        ],
         "client_id": CLIENT_ID,
         "security_protocol": settings.security_protocol,
     }

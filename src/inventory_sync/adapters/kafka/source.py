@@ -9,18 +9,22 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from kafka import ConsumerRebalanceListener, KafkaConsumer
+from kafka.errors import CommitFailedError, KafkaError, RebalanceInProgressError
+from kafka.structs import OffsetAndMetadata, TopicPartition
+
 from inventory_sync.adapters.kafka.client_config import client_config
-from inventory_sync.domain.errors import TransientError
+from inventory_sync.adapters.kafka.compat import apply_finished_joins
+from inventory_sync.adapters.kafka.faults import is_transient, transient_faults
+from inventory_sync.adapters.kafka.records import to_records
 from inventory_sync.domain.model import Record
 from inventory_sync.settings import Settings
 
 log = logging.getLogger("inventory_sync.kafka")
 
 COMMIT_TIMEOUT_MS = 10_000
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # Measured on ~100k small JSON values (see the adapter's report): bigger fetches mean fewer
 # round trips, and the broker answers as soon as it has anything, so latency stays low.
@@ -67,12 +71,10 @@ class KafkaRecordSource:
         consumer = self._connected()
         if consumer is None:
             return []
-        from kafka.errors import KafkaError
-
         try:
             fetched = consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
         except KafkaError as exc:
-            if not _is_transient(exc):
+            if not is_transient(exc):
                 raise
             log.warning("polling %s failed, will poll again: %s", self.topic, exc)
             return []
@@ -81,15 +83,12 @@ class KafkaRecordSource:
         if self._paused:
             self._hold(fetched)
             return []
-        return _to_records(fetched.values())
+        return to_records(fetched.values())
 
     def commit(self, records: Sequence[Record]) -> None:
         """Commit, per partition, the highest offset + 1; synchronously."""
         if not records or self._consumer is None:
             return
-        from kafka.errors import CommitFailedError, KafkaError, RebalanceInProgressError
-        from kafka.structs import OffsetAndMetadata, TopicPartition
-
         highest: dict[tuple[str, int], int] = {}
         for record in records:
             where = (record.topic, record.partition)
@@ -103,8 +102,8 @@ class KafkaRecordSource:
                 offsets[tp] = OffsetAndMetadata(offset + 1, "", -1)
             else:
                 log.warning(
-                    "not committing %s[%d]@%d: the partition was reassigned; its new owner "
-                    "replays from the last committed offset",
+                    "not committing %s[%d]@%d: the partition is no longer assigned to this "
+                    "member; its owner replays from the last committed offset",
                     topic,
                     partition,
                     offset + 1,
@@ -112,7 +111,8 @@ class KafkaRecordSource:
         if not offsets:
             return
         try:
-            self._consumer.commit(offsets, timeout_ms=COMMIT_TIMEOUT_MS)
+            with transient_faults(f"committing {_describe(offsets)}"):
+                self._consumer.commit(offsets, timeout_ms=COMMIT_TIMEOUT_MS)
         except (CommitFailedError, RebalanceInProgressError) as exc:
             log.warning(
                 "commit of %s refused because the group is rebalancing; "
@@ -120,10 +120,6 @@ class KafkaRecordSource:
                 _describe(offsets),
                 exc,
             )
-        except KafkaError as exc:
-            if not _is_transient(exc):
-                raise
-            raise TransientError(f"committing {_describe(offsets)} failed: {exc}") from exc
 
     def pause(self) -> None:
         with self._lock:
@@ -136,6 +132,12 @@ class KafkaRecordSource:
             self._paused = False
             if self._consumer is not None:
                 self._consumer.resume(*self._consumer.paused())
+
+    def assignment(self) -> set[int]:
+        """The partitions of the topic this member holds now."""
+        if self._consumer is None:
+            return set()
+        return {tp.partition for tp in self._consumer.assignment()}
 
     def lag(self) -> dict[int, int]:
         """End offset minus position per assigned partition, from what the client already knows."""
@@ -164,17 +166,23 @@ class KafkaRecordSource:
         """The consumer, created and subscribed on first use; None while the broker is away."""
         if self._consumer is not None or self._closed:
             return self._consumer
-        from kafka import KafkaConsumer
-        from kafka.errors import KafkaError
-
         try:
             consumer = KafkaConsumer(**self._config)
         except KafkaError as exc:
-            if not _is_transient(exc):
+            if not is_transient(exc):
                 raise
-            log.warning("Kafka is not reachable at %s yet: %s", self._config["bootstrap_servers"], exc)
+            log.warning(
+                "Kafka is not reachable at %s yet: %s", self._config["bootstrap_servers"], exc
+            )
             return None
-        consumer.subscribe([self.topic], listener=_rebalance_listener(self))
+        apply_finished_joins(consumer)
+        consumer.subscribe([self.topic], listener=_RebalanceListener(self))
+        # Fetch the topic's metadata once subscribed, before the first join. Joining without
+        # it means a second rebalance as soon as it arrives, and kafka-python 3.0 can lose the
+        # end of a rebalance that a metadata change started when poll() times out during it:
+        # the member then keeps stale partitions and drops out of the group.
+        if self.topic not in consumer.topics():
+            log.warning("topic %s does not exist (yet); waiting for it", self.topic)
         self._consumer = consumer
         return consumer
 
@@ -192,47 +200,6 @@ class KafkaRecordSource:
                 self._consumer.pause(*assigned)
 
 
-def _to_records(batches: Iterable[list[Any]]) -> list[Record]:
-    """ConsumerRecords -> Records: the hot path, so plain loops and a cached timestamp."""
-    records: list[Record] = []
-    append = records.append
-    last_ms = None
-    at = _EPOCH
-    for batch in batches:
-        for r in batch:
-            ms = r.timestamp
-            if ms != last_ms:
-                last_ms = ms
-                at = datetime.fromtimestamp(ms / 1000, UTC) if ms >= 0 else datetime.now(UTC)
-            headers = r.headers
-            append(
-                Record(
-                    r.key,
-                    r.value,
-                    r.topic,
-                    r.partition,
-                    r.offset,
-                    at,
-                    _headers(headers) if headers else (),
-                )
-            )
-    return records
-
-
-def _headers(headers: list[tuple[str, bytes | None]]) -> tuple[tuple[str, bytes], ...]:
-    """A header with a null value is kept as an empty one (Records carry bytes)."""
-    return tuple((key, b"" if value is None else value) for key, value in headers)
-
-
-def _is_transient(exc: BaseException) -> bool:
-    """Broker away, timeouts, leader moves: faults that clear by themselves."""
-    from kafka.errors import KafkaConnectionError, KafkaTimeoutError, NoBrokersAvailable
-
-    return bool(getattr(exc, "retriable", False)) or isinstance(
-        exc, KafkaConnectionError | KafkaTimeoutError | NoBrokersAvailable
-    )
-
-
 def _describe(offsets: Mapping[Any, Any]) -> str:
     return ", ".join(f"{tp.topic}[{tp.partition}]@{meta.offset}" for tp, meta in offsets.items())
 
@@ -242,18 +209,20 @@ def _describe_partitions(partitions: Iterable[Any]) -> str:
     return ", ".join(names) or "no partitions"
 
 
-def _rebalance_listener(source: KafkaRecordSource) -> Any:
-    """A ConsumerRebalanceListener that logs and keeps new partitions paused while paused."""
-    from kafka import ConsumerRebalanceListener
+class _RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Logs assignments and keeps newly assigned partitions paused while the source is paused.
 
-    class Listener(ConsumerRebalanceListener):  # type: ignore[misc]
-        def on_partitions_revoked(self, revoked: Any) -> None:
-            log.info("revoked %s", _describe_partitions(revoked))
+    kafka-python calls it on its IO thread.
+    """
 
-        def on_partitions_assigned(self, assigned: Any) -> None:
-            source._on_assigned(assigned)
+    def __init__(self, source: KafkaRecordSource) -> None:
+        self.source = source
 
-        def on_partitions_lost(self, lost: Any) -> None:
-            log.warning("lost %s (evicted from the group)", _describe_partitions(lost))
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        log.info("revoked %s", _describe_partitions(revoked))
 
-    return Listener()
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        self.source._on_assigned(assigned)
+
+    def on_partitions_lost(self, lost: Any) -> None:
+        log.warning("lost %s (evicted from the group)", _describe_partitions(lost))
