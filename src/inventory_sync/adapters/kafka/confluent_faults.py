@@ -1,0 +1,69 @@
+"""Which librdkafka errors of a commit are transient faults, refusals, or real failures."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
+
+from inventory_sync.domain.errors import TransientError
+
+log = logging.getLogger("inventory_sync.kafka")
+
+# The group refused the commit because this member no longer owns what it commits.
+REFUSED_BY_GROUP = frozenset(
+    {
+        KafkaError.REBALANCE_IN_PROGRESS,
+        KafkaError.UNKNOWN_MEMBER_ID,
+        KafkaError.ILLEGAL_GENERATION,
+        KafkaError.FENCED_INSTANCE_ID,
+        KafkaError.STALE_MEMBER_EPOCH,
+        KafkaError._ASSIGNMENT_LOST,
+    }
+)
+# Faults of the connection or the coordinator that clear by themselves (besides the errors
+# librdkafka itself marks retriable).
+TRANSIENT = frozenset(
+    {
+        KafkaError._TRANSPORT,
+        KafkaError._TIMED_OUT,
+        KafkaError._TIMED_OUT_QUEUE,
+        KafkaError._ALL_BROKERS_DOWN,
+        KafkaError._WAIT_COORD,
+        KafkaError._RESOLVE,
+        KafkaError._DESTROY_BROKER,
+        KafkaError.COORDINATOR_NOT_AVAILABLE,
+        KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+        KafkaError.NOT_COORDINATOR,
+        KafkaError.REQUEST_TIMED_OUT,
+        KafkaError.NETWORK_EXCEPTION,
+    }
+)
+
+
+def check_commit(error: KafkaError, offsets: Sequence[TopicPartition]) -> None:
+    """Judge a failed commit of `offsets`.
+
+    Refused by the group: a warning only, since the partitions' next owner replays from the
+    last committed offset and writes are idempotent. Transport or coordinator: TransientError,
+    so the run loop retries. Anything else (authorization, say): KafkaException.
+    """
+    code = error.code()
+    if code == KafkaError._NO_OFFSET:
+        return
+    if code in REFUSED_BY_GROUP:
+        log.warning(
+            "commit of %s refused because the group is rebalancing; "
+            "the partitions' next owner replays them (writes are idempotent): %s",
+            describe(offsets),
+            error.str(),
+        )
+        return
+    if code in TRANSIENT or error.retriable():
+        raise TransientError(f"committing {describe(offsets)} failed: {error.str()}")
+    raise KafkaException(error)
+
+
+def describe(offsets: Sequence[TopicPartition]) -> str:
+    return ", ".join(f"{tp.topic}[{tp.partition}]@{tp.offset}" for tp in offsets)
