@@ -302,6 +302,7 @@ def test_a_commit_covers_the_highest_offset_of_each_partition(
     source = make_source()
 
     source.commit(list(reversed(poll_until(source, 5))))  # order in the batch must not matter
+    source.close()  # makes the asynchronous commit durable
 
     assert committed(settings, 2) == {0: 2, 1: 3}
 
@@ -380,6 +381,7 @@ def test_committing_a_partition_that_moved_to_another_member_is_skipped_with_a_w
 
     with caplog.at_level(logging.WARNING, logger="inventory_sync.kafka"):
         first.commit(records)
+    first.close()  # makes its asynchronous commit durable
 
     assert sorted(committed(settings, 2).values(), key=lambda offset: offset is None) == [1, None]
     assert "reassigned" in caplog.text
@@ -494,6 +496,7 @@ def test_a_database_outage_pauses_retries_and_loses_nothing(
     worker = worker_for(make_source(), make_sink(), repository)
 
     summary = worker.run(max_records=201, idle_timeout_s=15)
+    worker.source.close()
 
     assert (summary.records, summary.rejected) == (201, 1)
     assert {code: p.inventory_count for code, p in repository.products.items()} == {
@@ -537,16 +540,19 @@ def test_a_second_worker_takes_over_partitions_and_nothing_is_lost(
         first_batch.set()
         time.sleep(0.05)  # slow enough that the second worker joins mid-stream
 
-    threads = []
+    threads, workers = [], []
     for into in seen:
         worker = worker_for(make_source(), make_sink(), catalogue(40))
         worker.on_batch = lambda report, into=into: observe(report, into)
+        workers.append(worker)
         threads.append(threading.Thread(target=worker.run, kwargs={"idle_timeout_s": 8}))
     threads[0].start()
     assert first_batch.wait(DEADLINE_S)
     threads[1].start()
     for thread in threads:
         thread.join(timeout=90)
+    for worker in workers:
+        worker.source.close()
 
     assert all(seen), "each worker had a share"
     assert len(seen[0] | seen[1]) == 2000

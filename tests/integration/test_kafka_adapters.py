@@ -297,6 +297,7 @@ def test_committing_a_partition_that_moved_to_another_member_is_skipped_with_a_w
         settle((first, 1), (second, 1))
         with caplog.at_level(logging.WARNING, logger="inventory_sync.kafka"):
             first.commit(records)
+        first.close()  # makes its asynchronous commit durable
         committed = kafka_support.committed_offsets(settings, 2)
     finally:
         first.close()

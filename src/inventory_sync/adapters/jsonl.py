@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from inventory_sync.domain.model import Record
-from inventory_sync.domain.ports import DeadLetter
+from inventory_sync.domain.ports import Acknowledged, DeadLetter
 
 
 class JsonLinesSource:
@@ -68,7 +68,7 @@ class JsonLinesDeadLetterWriter:
         self.written = 0
         self._file: TextIO = path.open("w", encoding="utf-8")
 
-    def publish(self, letters: Sequence[DeadLetter]) -> None:
+    def send(self, letters: Sequence[DeadLetter]) -> Acknowledged:
         for letter in letters:
             value = letter.record.value
             entry = {
@@ -80,6 +80,7 @@ class JsonLinesDeadLetterWriter:
             self._file.write(json.dumps(entry) + "\n")
         self._file.flush()
         self.written += len(letters)
+        return Acknowledged()
 
     def close(self) -> None:
         self._file.close()

@@ -110,18 +110,33 @@ class InMemoryUnitOfWork:
 
 
 class InMemoryDeadLetterSink:
+    """Letters become visible in `letters` when their delivery is waited for, as acknowledged."""
+
     def __init__(self) -> None:
         self.letters: list[DeadLetter] = []
         self.transient_failures = 0
-        """How many of the next publish() calls fail as if the broker were away."""
+        """How many of the next deliveries fail as if the broker were away."""
+
+    def send(self, letters: Sequence[DeadLetter]) -> InMemoryDelivery:
+        return InMemoryDelivery(self, list(letters))
 
     def publish(self, letters: Sequence[DeadLetter]) -> None:
-        if not letters:
+        self.send(letters).wait()
+
+
+class InMemoryDelivery:
+    def __init__(self, sink: InMemoryDeadLetterSink, letters: list[DeadLetter]) -> None:
+        self.sink = sink
+        self.letters = letters
+
+    def wait(self) -> None:
+        if not self.letters:
             return
-        if self.transient_failures > 0:
-            self.transient_failures -= 1
+        if self.sink.transient_failures > 0:
+            self.sink.transient_failures -= 1
             raise TransientError("dead-letter topic unavailable (injected)")
-        self.letters.extend(letters)
+        self.sink.letters.extend(self.letters)
+        self.letters = []
 
 
 class InMemoryRecordSource:

@@ -81,9 +81,23 @@ class UnitOfWork(Protocol):
     def commit(self) -> None: ...
 
 
+class Delivery(Protocol):
+    def wait(self) -> None:
+        """Return once every letter of the send is acknowledged; TransientError if not."""
+        ...
+
+
+class Acknowledged:
+    """The Delivery of a synchronous sink: done by the time send() returns."""
+
+    def wait(self) -> None:
+        return None
+
+
 class DeadLetterSink(Protocol):
-    def publish(self, letters: Sequence[DeadLetter]) -> None:
-        """Send every letter and return once all are acknowledged; TransientError if not."""
+    def send(self, letters: Sequence[DeadLetter]) -> Delivery:
+        """Start sending the letters and return at once; wait() on the result before the
+        offsets of their batch are committed."""
         ...
 
 
@@ -93,7 +107,11 @@ class RecordSource(Protocol):
         ...
 
     def commit(self, records: Sequence[Record]) -> None:
-        """Mark every record up to these as done (per partition, the highest offset + 1)."""
+        """Mark every record up to these as done (per partition, the highest offset + 1).
+
+        May return before the broker confirms (a later commit supersedes a lost one);
+        close() commits the last offsets synchronously.
+        """
         ...
 
     def pause(self) -> None:

@@ -164,18 +164,17 @@ class InventoryService:
         return self._write(candidates[:middle]) | self._write(candidates[middle:])
 
     def _write_once(self, candidates: list[_Candidate]) -> dict[str, Outcome | Rejection]:
+        """One transaction: the unknown-product policy, then the conditional bulk apply."""
         fates: dict[str, Outcome | Rejection] = {}
-        codes = [candidate.update.product_code for candidate in candidates]
         with self.uow as uow:
-            missing = set(codes) - uow.products.known_codes(codes)
-            if missing and self.unknown_products == "create":
-                uow.products.add([Product(code=code, name=code) for code in sorted(missing)])
-                missing = set()
-            result = uow.products.apply(
-                [c.change() for c in candidates if c.update.product_code not in missing]
-            )
+            if self.unknown_products == "create":
+                codes = [candidate.update.product_code for candidate in candidates]
+                missing = set(codes) - uow.products.known_codes(codes)
+                if missing:
+                    uow.products.add([Product(code=code, name=code) for code in sorted(missing)])
+            result = uow.products.apply([candidate.change() for candidate in candidates])
             uow.commit()
-        for code in missing | result.unknown:
+        for code in result.unknown:
             fates[code] = Rejection(
                 RejectionReason.UNKNOWN_PRODUCT, f"no product with code {code!r}"
             )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from inventory_sync.domain.errors import TransientError
 from inventory_sync.domain.model import Record
-from inventory_sync.domain.ports import DeadLetterSink, RecordSource
+from inventory_sync.domain.ports import DeadLetterSink, Delivery, RecordSource
 from inventory_sync.domain.services import BatchReport, InventoryService, RecordOutcome, Summary
 
 log = logging.getLogger("inventory_sync.worker")
@@ -30,9 +30,24 @@ class Backoff:
         return ceiling * (0.5 + random.random() / 2)
 
 
+@dataclass(slots=True)
+class _Unsettled:
+    """A batch whose writes are committed but whose dead letters and offsets are not yet."""
+
+    batch: Sequence[Record]
+    report: BatchReport
+    delivery: Delivery | None
+    """The dead letters on their way; None when they must be sent (again)."""
+    acknowledged: bool = False
+
+
 class Worker:
     """Drives one source through the service. Offsets are committed only after the database
-    commit and the dead letters' acknowledgement, so a crash at any point replays, never skips."""
+    commit and the dead letters' acknowledgement, so a crash at any point replays, never skips.
+
+    Pipelined by one step: a batch's dead-letter acknowledgement and offset commit are
+    settled after the next poll, so the broker round trips overlap the next fetch.
+    """
 
     def __init__(
         self,
@@ -66,52 +81,85 @@ class Worker:
         return self._stop.is_set()
 
     def run(self, max_records: int | None = None, idle_timeout_s: float | None = None) -> Summary:
-        """Consume until stop(), max_records records, or idle_timeout_s without a record."""
+        """Consume until stop(), max_records records, or idle_timeout_s without a record.
+
+        Returns the counts of the committed batches; on_batch gets each one's report once
+        its offsets are committed.
+        """
         last_record_at = self.clock()
+        unsettled: _Unsettled | None = None
+        taken = 0
         while not self._stop.is_set():
             limit = self.batch_size
             if max_records is not None:
-                limit = min(limit, max_records - self.totals.records)
+                limit = min(limit, max_records - taken)
                 if limit <= 0:
                     break
             batch = self.source.poll(limit, self.poll_timeout_s)
+            if unsettled is not None:
+                if not self._settle(unsettled):
+                    return self.totals
+                unsettled = None
             if not batch:
                 if idle_timeout_s is not None and self.clock() - last_record_at >= idle_timeout_s:
                     break
                 continue
             last_record_at = self.clock()
-            report = self._process(batch)
+            taken += len(batch)
+            report = self._apply(batch)
             if report is None:
-                break
-            self.totals.add(report.summary)
-            if self.on_batch is not None:
-                self.on_batch(report)
+                return self.totals
+            unsettled = _Unsettled(batch, report, self.dead_letters.send(report.dead_letters))
+        if unsettled is not None:
+            self._settle(unsettled)
         return self.totals
 
-    def _process(self, batch: Sequence[Record]) -> BatchReport | None:
-        """Take one batch through every step, retrying the step that failed; None if stopped
-        while waiting (the batch is then left uncommitted, to be replayed)."""
-        report: BatchReport | None = None
-        dead_lettered = False
+    def _apply(self, batch: Sequence[Record]) -> BatchReport | None:
+        """Write one batch, retrying through transient faults; None if stopped meanwhile."""
         attempt = 0
         while True:
             try:
-                if report is None:
-                    report = self.service.apply_batch(batch)
-                if not dead_lettered:
-                    self.dead_letters.publish(report.dead_letters)
-                    dead_lettered = True
-                self.source.commit(batch)
+                report = self.service.apply_batch(batch)
             except TransientError as exc:
                 attempt += 1
                 if not self._wait_out(exc, attempt, batch):
                     return None
                 continue
-            if attempt:
-                self.source.resume()
-                log.warning("recovered after %d attempt(s); resuming", attempt)
+            self._recovered(attempt)
             _log_rejections(report)
             return report
+
+    def _settle(self, unsettled: _Unsettled) -> bool:
+        """Wait for the dead letters' acknowledgement, then commit the offsets, retrying the
+        step that failed; False if stopped meanwhile (the batch is then replayed later)."""
+        attempt = 0
+        while True:
+            try:
+                if not unsettled.acknowledged:
+                    if unsettled.delivery is None:
+                        unsettled.delivery = self.dead_letters.send(unsettled.report.dead_letters)
+                    try:
+                        unsettled.delivery.wait()
+                    except TransientError:
+                        unsettled.delivery = None
+                        raise
+                    unsettled.acknowledged = True
+                self.source.commit(unsettled.batch)
+            except TransientError as exc:
+                attempt += 1
+                if not self._wait_out(exc, attempt, unsettled.batch):
+                    return False
+                continue
+            self._recovered(attempt)
+            self.totals.add(unsettled.report.summary)
+            if self.on_batch is not None:
+                self.on_batch(unsettled.report)
+            return True
+
+    def _recovered(self, attempts: int) -> None:
+        if attempts:
+            self.source.resume()
+            log.warning("recovered after %d attempt(s); resuming", attempts)
 
     def _wait_out(self, exc: TransientError, attempt: int, batch: Sequence[Record]) -> bool:
         """Pause the partitions and keep polling (to stay in the group) through the backoff."""

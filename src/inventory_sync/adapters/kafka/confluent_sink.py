@@ -1,6 +1,6 @@
 """ConfluentDeadLetterSink: the DeadLetterSink port over a confluent-kafka (librdkafka) producer.
 
-Dead letters look exactly as the kafka-python sink's (its dead_letter_headers() builds the
+Dead letters look exactly as the kafka-python sink's (dead_letter_headers() builds the
 headers for both). Unlike kafka-python, librdkafka can send a record with neither key nor
 value, so even a keyless tombstone keeps its null key. Delivery is at least once, as there.
 """
@@ -18,7 +18,7 @@ from inventory_sync.adapters.kafka.confluent_config import (
     confluent_config,
     log_client_error,
 )
-from inventory_sync.adapters.kafka.dead_letters import dead_letter_headers
+from inventory_sync.adapters.kafka.dead_letter_headers import dead_letter_headers
 from inventory_sync.domain.errors import TransientError
 from inventory_sync.domain.ports import DeadLetter
 from inventory_sync.settings import Settings
@@ -64,42 +64,23 @@ class ConfluentDeadLetterSink:
         self._producer: Producer | None = None
         self._fatal: KafkaError | None = None
 
-    def publish(self, letters: Sequence[DeadLetter]) -> None:
+    def send(self, letters: Sequence[DeadLetter]) -> ConfluentDelivery:
+        """Queue the letters in the producer; the returned delivery waits for the reports."""
+        delivery = ConfluentDelivery(self, len(letters))
         if not letters:
-            return
+            return delivery
         if self._producer is None:
             self._producer = Producer(self._config)
-        producer = self._producer
-        failures: list[KafkaError] = []
-        acknowledged = 0
-
-        def delivered(error: KafkaError | None, _message: Message) -> None:
-            nonlocal acknowledged
-            if error is None:
-                acknowledged += 1
-            else:
-                failures.append(error)
-
         try:
             for letter in letters:
-                _produce(producer, self.topic, letter, delivered)
-            left = producer.flush(self._flush_timeout_s)
+                _produce(self._producer, self.topic, letter, delivery.delivered)
         except KafkaException as exc:  # refused before sending, e.g. a letter that is too large
-            failures.append(exc.args[0])
-            left = len(producer)
-        if left:
-            producer.purge()  # so that a retry does not send these a second time
-            producer.poll(0)
-        if self._fatal is not None:
-            failures.append(self._fatal)
-            self._drop_producer()
-        if acknowledged < len(letters):
-            reason = failures[0].str() if failures else f"{left} not acknowledged in time"
-            raise TransientError(
-                f"publishing {len(letters)} dead letter(s) to {self.topic} failed: "
-                f"{len(letters) - acknowledged} not acknowledged: {reason}"
-            )
-        log.debug("published %d dead letter(s) to %s", len(letters), self.topic)
+            delivery.failures.append(exc.args[0])
+        return delivery
+
+    def publish(self, letters: Sequence[DeadLetter]) -> None:
+        """Send and wait: every letter acknowledged, or TransientError."""
+        self.send(letters).wait()
 
     def close(self) -> None:
         producer, self._producer = self._producer, None
@@ -135,3 +116,40 @@ def _produce(
             return
         except BufferError:  # the local queue is full: let deliveries drain it
             producer.poll(0.1)
+
+
+class ConfluentDelivery:
+    """The delivery reports of one send(): wait() flushes and checks that all came back."""
+
+    def __init__(self, sink: ConfluentDeadLetterSink, count: int) -> None:
+        self.sink = sink
+        self.count = count
+        self.acknowledged = 0
+        self.failures: list[KafkaError] = []
+
+    def delivered(self, error: KafkaError | None, _message: Message) -> None:
+        if error is None:
+            self.acknowledged += 1
+        else:
+            self.failures.append(error)
+
+    def wait(self) -> None:
+        if not self.count:
+            return
+        sink, producer = self.sink, self.sink._producer
+        left = 0
+        if producer is not None:
+            left = producer.flush(sink._flush_timeout_s)
+            if left or self.failures:
+                producer.purge()  # so that a retry does not send these a second time
+                producer.poll(0)
+        if sink._fatal is not None:
+            self.failures.append(sink._fatal)
+            sink._drop_producer()
+        if self.acknowledged < self.count:
+            reason = self.failures[0].str() if self.failures else f"{left} not acknowledged in time"
+            raise TransientError(
+                f"publishing {self.count} dead letter(s) to {sink.topic} failed: "
+                f"{self.count - self.acknowledged} not acknowledged: {reason}"
+            )
+        log.debug("published %d dead letter(s) to %s", self.count, sink.topic)

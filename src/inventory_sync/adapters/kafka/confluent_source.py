@@ -17,7 +17,7 @@ from inventory_sync.adapters.kafka.confluent_config import (
     confluent_config,
     log_client_error,
 )
-from inventory_sync.adapters.kafka.confluent_faults import check_commit
+from inventory_sync.adapters.kafka.confluent_faults import check_commit, describe
 from inventory_sync.adapters.kafka.confluent_records import to_records
 from inventory_sync.domain.model import Record
 from inventory_sync.settings import Settings
@@ -56,6 +56,7 @@ class ConfluentRecordSource:
             **confluent_config(settings),
             **client_logging(),
             "error_cb": self._on_client_error,
+            "on_commit": self._on_committed,
             "group.id": self.group_id,
             "enable.auto.commit": False,
             "enable.auto.offset.store": False,
@@ -68,6 +69,9 @@ class ConfluentRecordSource:
         self._paused = False
         self._closed = False
         self._fatal: KafkaError | None = None
+        self._uncommitted: dict[tuple[str, int], int] = {}
+        """Offsets sent asynchronously, per partition: close() commits them synchronously."""
+        self._commit_due = False
 
     def poll(self, max_records: int, timeout_s: float) -> list[Record]:
         consumer = self._connected()
@@ -82,6 +86,8 @@ class ConfluentRecordSource:
             self._consumer_failed(self._fatal)
             return []
         if not messages:
+            if self._commit_due:
+                self._recommit(consumer)
             return []
         if self._paused:
             self._hold(consumer, messages)
@@ -90,7 +96,8 @@ class ConfluentRecordSource:
         return records if self._consumer is not None else []  # [] if it failed meanwhile
 
     def commit(self, records: Sequence[Record]) -> None:
-        """Commit, per partition, the highest offset + 1; synchronously."""
+        """Commit, per partition, the highest offset + 1; asynchronously (close() makes the
+        last one durable)."""
         if not records or self._consumer is None:
             return
         highest: dict[tuple[str, int], int] = {}
@@ -113,14 +120,54 @@ class ConfluentRecordSource:
                 )
         if not offsets:
             return
+        for tp in offsets:
+            self._uncommitted[(tp.topic, tp.partition)] = tp.offset
         try:
-            committed = self._consumer.commit(offsets=offsets, asynchronous=False)
+            self._consumer.commit(offsets=offsets, asynchronous=True)
         except KafkaException as exc:
             check_commit(exc.args[0], offsets)
+
+    def _on_committed(self, error: KafkaError | None, offsets: list[TopicPartition]) -> None:
+        """A failed asynchronous commit is sent again with the next idle poll (a later commit
+        of the same partitions supersedes it anyway)."""
+        if error is not None and error.code() != KafkaError._NO_OFFSET:
+            log.warning("commit of %s failed; it is sent again: %s", describe(offsets), error.str())
+            self._commit_due = True
+
+    def _recommit(self, consumer: Consumer) -> None:
+        self._commit_due = False
+        owned = {(tp.topic, tp.partition) for tp in consumer.assignment()}
+        offsets = [
+            TopicPartition(topic, partition, offset)
+            for (topic, partition), offset in self._uncommitted.items()
+            if (topic, partition) in owned
+        ]
+        if offsets:
+            try:
+                consumer.commit(offsets=offsets, asynchronous=True)
+            except KafkaException as exc:
+                self._commit_due = True
+                log.warning("commit of %s failed; it is sent again: %s", describe(offsets), exc)
+
+    def _commit_last(self, consumer: Consumer) -> None:
+        """Commit what the asynchronous commits may not have made durable, synchronously."""
+        owned = {(tp.topic, tp.partition) for tp in consumer.assignment()}
+        offsets = [
+            TopicPartition(topic, partition, offset)
+            for (topic, partition), offset in self._uncommitted.items()
+            if (topic, partition) in owned
+        ]
+        self._uncommitted.clear()
+        if not offsets:
+            return
+        try:
+            committed = consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            log.warning("last commit of %s failed: %s", describe(offsets), exc)
             return
         for tp in committed or ():
             if tp.error is not None:
-                check_commit(tp.error, [tp])
+                log.warning("last commit of %s failed: %s", describe([tp]), tp.error.str())
 
     def pause(self) -> None:
         self._paused = True
@@ -160,6 +207,7 @@ class ConfluentRecordSource:
         self._closed = True
         consumer, self._consumer = self._consumer, None
         if consumer is not None:
+            self._commit_last(consumer)
             consumer.close()
 
     def _connected(self) -> Consumer | None:
@@ -225,9 +273,13 @@ class ConfluentRecordSource:
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("revoked %s", _describe_partitions(partitions))
+        for tp in partitions:
+            self._uncommitted.pop((tp.topic, tp.partition), None)
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.warning("lost %s (evicted from the group)", _describe_partitions(partitions))
+        for tp in partitions:
+            self._uncommitted.pop((tp.topic, tp.partition), None)
 
 
 def _describe_partitions(partitions: Sequence[TopicPartition]) -> str:

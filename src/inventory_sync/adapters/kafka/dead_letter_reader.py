@@ -17,15 +17,15 @@ from kafka.errors import KafkaTimeoutError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from inventory_sync.adapters.kafka.client_config import client_config
-from inventory_sync.adapters.kafka.dead_letters import (
+from inventory_sync.adapters.kafka.dead_letter_headers import (
     ERROR,
     HEADER_PREFIX,
     ORIGINAL_OFFSET,
     ORIGINAL_PARTITION,
     ORIGINAL_TOPIC,
     REASON,
-    acknowledged_producer,
 )
+from inventory_sync.adapters.kafka.dead_letters import acknowledged_producer
 from inventory_sync.adapters.kafka.faults import transient_faults
 from inventory_sync.settings import Settings
 

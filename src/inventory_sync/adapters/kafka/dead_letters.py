@@ -1,15 +1,7 @@
 """KafkaDeadLetterSink: the DeadLetterSink port over a kafka-python producer.
 
 A dead letter is the original record, its key, value and headers as they came, sent to
-`dlq_topic` with these headers added (values UTF-8):
-
-    inventory_sync.reason              a rejection reason, e.g. b"invalid_payload"
-    inventory_sync.error               what was wrong, in words
-    inventory_sync.original_topic      where the record came from ...
-    inventory_sync.original_partition  ... as a decimal number, e.g. b"0"
-    inventory_sync.original_offset     ... as a decimal number, e.g. b"1234"
-    inventory_sync.original_timestamp  the record's timestamp, ISO-8601 in UTC with
-                                       milliseconds, e.g. b"2025-05-01T12:00:00.123+00:00"
+`dlq_topic` with the inventory_sync.* headers of dead_letter_headers.py added.
 
 kafka-python cannot send a record whose key and value are both null, so the dead letter of a
 keyless tombstone gets an empty key. Delivery is at least once: when a publish fails the run
@@ -21,26 +13,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import UTC
 from typing import Any
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from inventory_sync.adapters.kafka.client_config import client_config
+from inventory_sync.adapters.kafka.dead_letter_headers import dead_letter_headers
 from inventory_sync.domain.errors import TransientError
 from inventory_sync.domain.ports import DeadLetter
 from inventory_sync.settings import Settings
 
 log = logging.getLogger("inventory_sync.kafka")
-
-HEADER_PREFIX = "inventory_sync."
-REASON = HEADER_PREFIX + "reason"
-ERROR = HEADER_PREFIX + "error"
-ORIGINAL_TOPIC = HEADER_PREFIX + "original_topic"
-ORIGINAL_PARTITION = HEADER_PREFIX + "original_partition"
-ORIGINAL_OFFSET = HEADER_PREFIX + "original_offset"
-ORIGINAL_TIMESTAMP = HEADER_PREFIX + "original_timestamp"
 
 # Bounded, so that a broker that is away fails a publish within seconds (and the run loop
 # backs off and retries) instead of blocking for kafka-python's two-minute default.
@@ -60,20 +44,6 @@ def acknowledged_producer(settings: Settings, overrides: Mapping[str, Any] | Non
         linger_ms=5,
         **{**PRODUCER_TIMEOUTS, **(overrides or {})},
     )
-
-
-def dead_letter_headers(letter: DeadLetter) -> list[tuple[str, bytes]]:
-    record = letter.record
-    stamp = record.timestamp.astimezone(UTC).isoformat(timespec="milliseconds")
-    return [
-        *record.headers,
-        (REASON, letter.reason.encode()),
-        (ERROR, letter.error.encode("utf-8", errors="replace")),
-        (ORIGINAL_TOPIC, record.topic.encode()),
-        (ORIGINAL_PARTITION, str(record.partition).encode()),
-        (ORIGINAL_OFFSET, str(record.offset).encode()),
-        (ORIGINAL_TIMESTAMP, stamp.encode()),
-    ]
 
 
 def _sendable_key(key: bytes | None, value: bytes | None) -> bytes | None:
@@ -101,29 +71,29 @@ class KafkaDeadLetterSink:
         delivery_timeout_ms = {**PRODUCER_TIMEOUTS, **self.overrides}["delivery_timeout_ms"]
         self._flush_timeout_s = delivery_timeout_ms / 1000 + 5
 
+    def send(self, letters: Sequence[DeadLetter]) -> KafkaDelivery:
+        """Hand the letters to the producer; the returned delivery waits for the acks."""
+        futures: list[Any] = []
+        if letters:
+            try:
+                if self._producer is None:
+                    self._producer = acknowledged_producer(self.settings, self.overrides)
+                futures = [
+                    self._producer.send(
+                        self.topic,
+                        key=_sendable_key(letter.record.key, letter.record.value),
+                        value=letter.record.value,
+                        headers=dead_letter_headers(letter),
+                    )
+                    for letter in letters
+                ]
+            except KafkaError as exc:
+                return KafkaDelivery(self, [], failure=exc, count=len(letters))
+        return KafkaDelivery(self, futures)
+
     def publish(self, letters: Sequence[DeadLetter]) -> None:
-        if not letters:
-            return
-        try:
-            if self._producer is None:
-                self._producer = acknowledged_producer(self.settings, self.overrides)
-            futures = [
-                self._producer.send(
-                    self.topic,
-                    key=_sendable_key(letter.record.key, letter.record.value),
-                    value=letter.record.value,
-                    headers=dead_letter_headers(letter),
-                )
-                for letter in letters
-            ]
-            self._producer.flush(timeout=self._flush_timeout_s)
-            for future in futures:
-                future.get(timeout=0)
-        except KafkaError as exc:
-            raise TransientError(
-                f"publishing {len(letters)} dead letter(s) to {self.topic} failed: {exc}"
-            ) from exc
-        log.debug("published %d dead letter(s) to %s", len(letters), self.topic)
+        """Send and wait: every letter acknowledged, or TransientError."""
+        self.send(letters).wait()
 
     def close(self) -> None:
         producer, self._producer = self._producer, None
@@ -132,3 +102,36 @@ class KafkaDeadLetterSink:
                 producer.close(timeout=self._flush_timeout_s)
             except KafkaError as exc:
                 log.warning("closing the dead-letter producer: %s", exc)
+
+
+class KafkaDelivery:
+    """The acknowledgements of one send(): wait() flushes and checks every future."""
+
+    def __init__(
+        self,
+        sink: KafkaDeadLetterSink,
+        futures: list[Any],
+        *,
+        failure: KafkaError | None = None,
+        count: int = 0,
+    ) -> None:
+        self.sink = sink
+        self.futures = futures
+        self.failure = failure
+        self.count = count or len(futures)
+
+    def wait(self) -> None:
+        if not self.count:
+            return
+        try:
+            if self.failure is not None:
+                raise self.failure
+            if self.sink._producer is not None:
+                self.sink._producer.flush(timeout=self.sink._flush_timeout_s)
+            for future in self.futures:
+                future.get(timeout=0)
+        except KafkaError as exc:
+            raise TransientError(
+                f"publishing {self.count} dead letter(s) to {self.sink.topic} failed: {exc}"
+            ) from exc
+        log.debug("published %d dead letter(s) to %s", self.count, self.sink.topic)

@@ -19,6 +19,7 @@ from inventory_sync.adapters.kafka.client_config import client_config
 from inventory_sync.adapters.kafka.compat import apply_finished_joins
 from inventory_sync.adapters.kafka.faults import is_transient, transient_faults
 from inventory_sync.adapters.kafka.records import to_records
+from inventory_sync.domain.errors import TransientError
 from inventory_sync.domain.model import Record
 from inventory_sync.settings import Settings
 
@@ -66,11 +67,16 @@ class KafkaRecordSource:
         self._paused = False
         self._closed = False
         self._lock = threading.Lock()  # pause state vs the rebalance listener (IO thread)
+        self._uncommitted: dict[Any, Any] = {}
+        """Offsets sent asynchronously, per partition: close() commits them synchronously."""
+        self._commit_due = False
+        self._commit_in_flight = False
 
     def poll(self, max_records: int, timeout_s: float) -> list[Record]:
         consumer = self._connected()
         if consumer is None:
             return []
+        self._send_commit()
         try:
             fetched = consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
         except KafkaError as exc:
@@ -86,7 +92,8 @@ class KafkaRecordSource:
         return to_records(fetched.values())
 
     def commit(self, records: Sequence[Record]) -> None:
-        """Commit, per partition, the highest offset + 1; synchronously."""
+        """Commit, per partition, the highest offset + 1; asynchronously (close() makes the
+        last one durable)."""
         if not records or self._consumer is None:
             return
         highest: dict[tuple[str, int], int] = {}
@@ -108,18 +115,51 @@ class KafkaRecordSource:
                     partition,
                     offset + 1,
                 )
+        if offsets:
+            self._uncommitted.update(offsets)
+            self._commit_due = True
+            self._send_commit()
+
+    def _send_commit(self) -> None:
+        """Send the newest offsets, one asynchronous commit at a time: a commit that is due
+        while another is in flight goes with the next poll, so newer offsets supersede it."""
+        if self._commit_in_flight or not self._commit_due or self._consumer is None:
+            return
+        owned = self._consumer.assignment()
+        offsets = {tp: meta for tp, meta in self._uncommitted.items() if tp in owned}
+        self._commit_due = False
+        if not offsets:
+            return
+        self._commit_in_flight = True
+        try:
+            with transient_faults(f"committing {_describe(offsets)}"):
+                self._consumer.commit_async(offsets, callback=self._on_committed)
+        except (CommitFailedError, RebalanceInProgressError) as exc:
+            self._commit_in_flight = False
+            _log_refused_commit(offsets, exc)
+        except TransientError as exc:
+            self._commit_in_flight, self._commit_due = False, True
+            log.warning("%s; it is sent again with the next poll", exc)
+
+    def _on_committed(self, offsets: Mapping[Any, Any], result: Any) -> None:
+        self._commit_in_flight = False
+        if isinstance(result, Exception):
+            log.warning("commit of %s failed; it is sent again: %s", _describe(offsets), result)
+            self._commit_due = True
+
+    def _commit_last(self, consumer: Any) -> None:
+        """Commit what the asynchronous commits may not have made durable, synchronously."""
+        owned = consumer.assignment()
+        offsets = {tp: meta for tp, meta in self._uncommitted.items() if tp in owned}
+        self._uncommitted.clear()
         if not offsets:
             return
         try:
-            with transient_faults(f"committing {_describe(offsets)}"):
-                self._consumer.commit(offsets, timeout_ms=COMMIT_TIMEOUT_MS)
+            consumer.commit(offsets, timeout_ms=COMMIT_TIMEOUT_MS)
         except (CommitFailedError, RebalanceInProgressError) as exc:
-            log.warning(
-                "commit of %s refused because the group is rebalancing; "
-                "the partitions' next owner replays them (writes are idempotent): %s",
-                _describe(offsets),
-                exc,
-            )
+            _log_refused_commit(offsets, exc)
+        except KafkaError as exc:
+            log.warning("last commit of %s failed: %s", _describe(offsets), exc)
 
     def pause(self) -> None:
         with self._lock:
@@ -160,6 +200,7 @@ class KafkaRecordSource:
         self._closed = True
         consumer, self._consumer = self._consumer, None
         if consumer is not None:
+            self._commit_last(consumer)
             consumer.close(autocommit=False)
 
     def _connected(self) -> Any:
@@ -192,12 +233,26 @@ class KafkaRecordSource:
             if records:
                 self._consumer.seek(tp, records[0].offset)
 
+    def _forget(self, partitions: Iterable[Any]) -> None:
+        """Partitions that moved away: their next owner commits them, never close()."""
+        for tp in partitions:
+            self._uncommitted.pop(tp, None)
+
     def _on_assigned(self, assigned: Iterable[Any]) -> None:
         assigned = list(assigned)
         log.info("assigned %s", _describe_partitions(assigned))
         with self._lock:
             if self._paused and assigned and self._consumer is not None:
                 self._consumer.pause(*assigned)
+
+
+def _log_refused_commit(offsets: Mapping[Any, Any], exc: Exception) -> None:
+    log.warning(
+        "commit of %s refused because the group is rebalancing; "
+        "the partitions' next owner replays them (writes are idempotent): %s",
+        _describe(offsets),
+        exc,
+    )
 
 
 def _describe(offsets: Mapping[Any, Any]) -> str:
@@ -220,9 +275,11 @@ class _RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
 
     def on_partitions_revoked(self, revoked: Any) -> None:
         log.info("revoked %s", _describe_partitions(revoked))
+        self.source._forget(revoked)
 
     def on_partitions_assigned(self, assigned: Any) -> None:
         self.source._on_assigned(assigned)
 
     def on_partitions_lost(self, lost: Any) -> None:
         log.warning("lost %s (evicted from the group)", _describe_partitions(lost))
+        self.source._forget(lost)
