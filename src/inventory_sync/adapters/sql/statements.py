@@ -1,7 +1,7 @@
 """The repository's SQL, built once per table mapping and dialect.
 
-A batch travels as one parameter whatever its size (a PostgreSQL array, a SQLite JSON
-text), so no statement nears a bind-parameter limit and every statement stays cached.
+A batch travels as one parameter whatever its size (a JSON text, or a PostgreSQL array of
+codes), so no statement nears a bind-parameter limit and every statement stays cached.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class _BatchParameters(Protocol):
     def changes(self, changes: Sequence[StockChange]) -> Params: ...
 
 
-class _PostgresArrays:
+class _PostgresJson:
     def has_code(self, column: sa.ColumnClause[Any]) -> sa.ColumnElement[bool]:
         return column == sa.any_(sa.bindparam("codes", type_=postgresql.ARRAY(sa.Text)))
 
@@ -44,19 +44,22 @@ class _PostgresArrays:
         return {"codes": list(codes)}
 
     def changes_source(self) -> sa.FromClause:
-        arrays = sa.func.unnest(
-            sa.bindparam("change_codes", type_=postgresql.ARRAY(sa.Text)),
-            sa.bindparam("change_counts", type_=postgresql.ARRAY(sa.BigInteger)),
-            sa.bindparam("change_ats", type_=postgresql.ARRAY(sa.DateTime(timezone=True))),
+        """json_to_recordset over one JSON text: json.dumps is C, psycopg's array dumping is
+        Python, and it was a tenth of the run loop's time."""
+        rows = sa.func.json_to_recordset(sa.cast(sa.bindparam("changes", type_=sa.Text), sa.JSON))
+        typed = rows.table_valued(
+            sa.column("code", sa.Text),
+            sa.column("count", sa.BigInteger),
+            sa.column("at", sa.DateTime(timezone=True)),
         )
-        return arrays.table_valued("code", "count", "at").render_derived(name="v")
+        return typed.render_derived(name="v", with_types=True)
 
     def changes(self, changes: Sequence[StockChange]) -> Params:
-        return {
-            "change_codes": [change.product_code for change in changes],
-            "change_counts": [change.inventory_count for change in changes],
-            "change_ats": [as_utc(change.at) for change in changes],
-        }
+        rows = [
+            {"code": c.product_code, "count": c.inventory_count, "at": as_utc(c.at).isoformat()}
+            for c in changes
+        ]
+        return {"changes": json.dumps(rows)}
 
 
 class _SqliteJson:
@@ -82,7 +85,7 @@ class _SqliteJson:
 
 
 _DIALECTS: dict[str, tuple[_BatchParameters, Any]] = {
-    "postgresql": (_PostgresArrays(), postgresql.insert),
+    "postgresql": (_PostgresJson(), postgresql.insert),
     "sqlite": (_SqliteJson(), sqlite.insert),
 }
 
