@@ -1,28 +1,98 @@
-"""Helpers the Kafka integration tests share: events, bursts, and what the group committed."""
+"""Helpers the Kafka integration tests share, for either client.
+
+The adapters under test come from `record_source` / `dead_letter_sink` (the client named by
+`kafka_client`, with short group timings); everything the tests do on the side (produce,
+read a topic, read the group's committed offsets and members) goes through plain clients of
+its own, so that the same tests check both adapters alike.
+"""
 
 from __future__ import annotations
 
 import json
 import random
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
 from kafka import KafkaConsumer
 from kafka.structs import TopicPartition
 
 from inventory_sync.adapters.kafka.admin import create_topics, produce
+from inventory_sync.domain.model import Record
 from inventory_sync.settings import Settings
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+DEADLINE_S = 20.0
+"""How long a test waits for something that takes well under a second when all is well."""
 
-FAST_CONSUMER: dict[str, Any] = {
-    "session_timeout_ms": 6_000,
-    "heartbeat_interval_ms": 500,
-    "fetch_max_wait_ms": 100,
+CLIENTS = ("kafka-python", "confluent")
+"""Every value of the kafka_client setting; the Kafka tests run once per client."""
+
+FAST_GROUP: dict[str, dict[str, Any]] = {
+    "kafka-python": {
+        "session_timeout_ms": 6_000,
+        "heartbeat_interval_ms": 500,
+        "fetch_max_wait_ms": 100,
+    },
+    "confluent": {
+        "session.timeout.ms": 6_000,
+        "heartbeat.interval.ms": 500,
+        "fetch.wait.max.ms": 100,
+    },
 }
-"""Short group timings: joins, rebalances and a dead member's eviction take seconds."""
+"""Short group timings per client: joins, rebalances and a dead member's eviction take seconds
+(6 s is the broker's minimum session)."""
+
+FAST_CONSUMER: dict[str, Any] = FAST_GROUP["kafka-python"]
+
+MAX_POLL_INTERVAL_MS = {"kafka-python": 2_000, "confluent": 6_000}
+"""Short enough that "a paused source stays in the group" takes seconds; librdkafka wants it
+at least the session timeout."""
+
+
+def fast_overrides(client: str, *, short_poll_interval: bool = True) -> dict[str, Any]:
+    """The client's consumer overrides for tests; a worker process keeps the default
+    max.poll.interval (its batches may take longer during an outage)."""
+    overrides = dict(FAST_GROUP[client])
+    if short_poll_interval:
+        name = "max_poll_interval_ms" if client == "kafka-python" else "max.poll.interval.ms"
+        overrides[name] = MAX_POLL_INTERVAL_MS[client]
+    return overrides
+
+
+def record_source(
+    settings: Settings, client: str, overrides: dict[str, Any] | None = None, **kwargs: Any
+) -> Any:
+    """The client's RecordSource (KafkaRecordSource or ConfluentRecordSource)."""
+    overrides = fast_overrides(client) if overrides is None else overrides
+    if client == "confluent":
+        from inventory_sync.adapters.kafka.confluent import ConfluentRecordSource
+
+        return ConfluentRecordSource(settings, overrides=overrides, **kwargs)
+    from inventory_sync.adapters.kafka.source import KafkaRecordSource
+
+    return KafkaRecordSource(settings, overrides=overrides, **kwargs)
+
+
+def dead_letter_sink(settings: Settings, client: str, timeout_s: float | None = None) -> Any:
+    """The client's DeadLetterSink; `timeout_s` bounds how long a send may take to fail."""
+    if client == "confluent":
+        from inventory_sync.adapters.kafka.confluent import ConfluentDeadLetterSink
+
+        timeouts = {} if timeout_s is None else {"message.timeout.ms": int(timeout_s * 1000)}
+        return ConfluentDeadLetterSink(settings, overrides=timeouts)
+    from inventory_sync.adapters.kafka.dead_letters import KafkaDeadLetterSink
+
+    ms = None if timeout_s is None else int(timeout_s * 1000)
+    timeouts = {} if ms is None else {"bootstrap_timeout_ms": ms, "max_block_ms": ms}
+    return KafkaDeadLetterSink(settings, overrides=timeouts)
+
+
+# -- events ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -37,6 +107,7 @@ def update(code: str, count: object, at: datetime, **extra: object) -> Event:
 
 
 def send(settings: Settings, events: Sequence[Event]) -> None:
+    """Produce the events with the project's own producer (admin.produce)."""
     produce(settings, [(event.key, event.value) for event in events])
 
 
@@ -91,15 +162,58 @@ def rejections_in_burst(size: int) -> int:
     return 3 * (size // 50) + min(size % 50, 3)
 
 
+# -- the broker, seen from the side -----------------------------------------------------------
+
+
+def produce_values(
+    settings: Settings,
+    *values: bytes | None,
+    keys: Sequence[bytes | None] | None = None,
+    **extra: Any,
+) -> None:
+    """Send values to the topic (keyed by `keys`, else k0, k1, ...) with a plain producer and
+    wait for the acks; `extra` goes to every produce(): partition, headers, timestamp (ms)."""
+    producer = Producer({"bootstrap.servers": settings.bootstrap_servers, "acks": "all"})
+    keys = keys or [b"k%d" % i for i in range(len(values))]
+    for key, value in zip(keys, values, strict=True):
+        producer.produce(settings.topic, key=key, value=value, **extra)
+    assert producer.flush(DEADLINE_S) == 0, "the broker did not acknowledge every record"
+
+
+def read_topic(settings: Settings, topic: str, count: int) -> list[Any]:
+    """The first `count` records of a topic (kafka-python ConsumerRecords), read with no group."""
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=settings.bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        fetch_max_wait_ms=100,
+    )
+    try:
+        records: list[Any] = []
+        deadline = time.monotonic() + DEADLINE_S
+        while len(records) < count and time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=200).values():
+                records.extend(batch)
+        return sorted(records, key=lambda r: (r.partition, r.offset))
+    finally:
+        consumer.close()
+
+
 def committed_offsets(settings: Settings, partitions: int) -> dict[int, int | None]:
     """What the consumer group `settings.group_id` has committed, per partition."""
     checker = KafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers, group_id=settings.group_id
+        bootstrap_servers=settings.bootstrap_servers,
+        group_id=settings.group_id,
     )
     try:
         return {p: checker.committed(TopicPartition(settings.topic, p)) for p in range(partitions)}
     finally:
-        checker.close()
+        checker.close(autocommit=False)
+
+
+def committed_total(settings: Settings, partitions: int) -> int:
+    return sum(offset or 0 for offset in committed_offsets(settings, partitions).values())
 
 
 def end_offsets(settings: Settings, partitions: int) -> dict[int, int]:
@@ -109,3 +223,53 @@ def end_offsets(settings: Settings, partitions: int) -> dict[int, int]:
         return {tp.partition: offset for tp, offset in reader.end_offsets(tps).items()}
     finally:
         reader.close()
+
+
+def group_members(settings: Settings) -> tuple[str, list[str]]:
+    """The group's state (e.g. "STABLE", "EMPTY") and member ids, as the broker sees them."""
+    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+    futures = admin.describe_consumer_groups([settings.group_id])
+    group = futures[settings.group_id].result(timeout=DEADLINE_S)
+    return group.state.name, sorted(member.member_id for member in group.members)
+
+
+# -- waiting with deadlines -------------------------------------------------------------------
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = DEADLINE_S) -> None:
+    """Return once `condition()` holds; fail the test if it does not within `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
+        time.sleep(0.1)
+
+
+def poll_until(source: Any, count: int) -> list[Record]:
+    """Poll until `count` records came, failing after a deadline; asks for no more than that."""
+    records: list[Record] = []
+    deadline = time.monotonic() + DEADLINE_S
+    while len(records) < count:
+        assert time.monotonic() < deadline, f"got {len(records)} of {count} records"
+        records.extend(source.poll(count - len(records), 0.2))
+    return records
+
+
+def poll_for(source: Any, seconds: float) -> list[Record]:
+    """Everything the source hands out while polling for `seconds`."""
+    records: list[Record] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        records.extend(source.poll(100, 0.2))
+    return records
+
+
+def settle(*expected: tuple[Any, int]) -> list[list[Record]]:
+    """Poll every source in turn (a rebalance needs all members to poll) until each holds the
+    expected number of partitions; returns what each polled meanwhile."""
+    polled: list[list[Record]] = [[] for _ in expected]
+    deadline = time.monotonic() + DEADLINE_S
+    while any(len(source.assignment()) != count for source, count in expected):
+        assert time.monotonic() < deadline, [len(s.assignment()) for s, _ in expected]
+        for (source, _), records in zip(expected, polled, strict=True):
+            records.extend(source.poll(100, 0.1))
+    return polled

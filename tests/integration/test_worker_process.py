@@ -1,9 +1,11 @@
-"""The worker as a process: signals, crashes, a database outage, two workers in one group.
+"""The worker as a process: signals, crashes, a database outage, two workers in one group;
+each test once per Kafka client (INVENTORY_SYNC_KAFKA_CLIENT).
 
 `inventory-sync run` is launched as users launch it, settings in INVENTORY_SYNC_* variables.
 Where a test kills a worker outright, it runs the library's facade through `python -c`
-instead (DRIVER below), with a short Kafka session timeout so that the dead member leaves
-the group in seconds rather than the default 45 s.
+instead (DRIVER below), with the client's record source built with short group timings
+(TEST_CONSUMER_OVERRIDES, JSON) so that the dead member leaves the group in seconds rather
+than the default 45 s.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -33,14 +34,18 @@ from inventory_sync.adapters.sql.unit_of_work import SqlUnitOfWork
 from inventory_sync.domain.model import Product
 from inventory_sync.settings import Settings
 from tests.integration.kafka_support import (
-    FAST_CONSUMER,
+    CLIENTS,
     burst,
     committed_offsets,
+    committed_total,
     end_offsets,
+    fast_overrides,
+    group_members,
     rejections_in_burst,
     send,
     topic_settings,
 )
+from tests.integration.kafka_support import wait_for as wait_with_deadline
 from tests.integration.sql_support import engine_on
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
@@ -50,17 +55,21 @@ CLI = [sys.executable, "-c", "from inventory_sync.entrypoints.cli import main; m
 DRIVER = [
     sys.executable,
     "-c",
-    f"""
+    """
 import json, logging, os, signal, sys
 from dependency_injector import providers
-from inventory_sync.adapters.kafka.source import KafkaRecordSource
 from inventory_sync.facade import InventorySync
 from inventory_sync.settings import Settings
 
 logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                     format="%(levelname)s %(name)s: %(message)s")
 settings = Settings()
-source = KafkaRecordSource(settings, overrides={FAST_CONSUMER!r})
+if settings.kafka_client == "confluent":
+    from inventory_sync.adapters.kafka.confluent import ConfluentRecordSource as Source
+else:
+    from inventory_sync.adapters.kafka.source import KafkaRecordSource as Source
+source = Source(settings, overrides=json.loads(os.environ["TEST_CONSUMER_OVERRIDES"]))
+logging.getLogger("test.driver").info("%s client: %s", settings.kafka_client, Source.__name__)
 crash_at = int(os.environ.get("TEST_CRASH_BEFORE_COMMIT_OF_BATCH", "0"))
 if crash_at:
     commit, batches = source.commit, []
@@ -109,6 +118,12 @@ class Worker:
             self.process.kill()
             pytest.fail(f"the worker did not exit within {timeout} s; log:\n{self.log()[-3000:]}")
 
+    def ran_on(self, client: str) -> bool:
+        """Whether its log says it consumed with that Kafka client (the CLI and DRIVER say so)."""
+        driver = {"kafka-python": "KafkaRecordSource", "confluent": "ConfluentRecordSource"}
+        log = self.log()
+        return f", {client} client)" in log or f"{client} client: {driver[client]}" in log
+
     def assigned(self) -> set[int]:
         """The partitions its last rebalance gave it, from its log."""
         lines = re.findall(r"inventory_sync\.kafka: assigned (.*)", self.log())
@@ -142,25 +157,29 @@ def workers(tmp_path: Path) -> Iterator[Workers]:
             worker.process.wait()
 
 
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    wait_with_deadline(condition, what, DEADLINE_S)
+
+
+@pytest.fixture(params=CLIENTS)
+def kafka_client(request: pytest.FixtureRequest) -> str:
+    """The Kafka client the worker processes use: every test runs once per client."""
+    client: str = request.param
+    return client
+
+
 def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INVENTORY_SYNC_")}
-    for name in ("bootstrap_servers", "topic", "dlq_topic", "group_id", "database_url"):
+    names = ("kafka_client", "bootstrap_servers", "topic", "dlq_topic", "group_id", "database_url")
+    for name in names:
         env[f"INVENTORY_SYNC_{name.upper()}"] = str(getattr(settings, name))
+    # For DRIVER: the default max.poll.interval, as a batch may take long during an outage.
+    overrides = fast_overrides(settings.kafka_client, short_poll_interval=False)
+    env["TEST_CONSUMER_OVERRIDES"] = json.dumps(overrides)
     env["INVENTORY_SYNC_BATCH_SIZE"] = str(settings.batch_size)
     env["INVENTORY_SYNC_POLL_TIMEOUT_MS"] = "200"
     env["INVENTORY_SYNC_LOG_LEVEL"] = "INFO"
     return {**env, **extra}
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = DEADLINE_S) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
-def committed_total(settings: Settings, partitions: int) -> int:
-    return sum(offset or 0 for offset in committed_offsets(settings, partitions).values())
 
 
 def catalogue(url: str) -> None:
@@ -175,10 +194,15 @@ def stock(url: str) -> dict[str, int]:
 
 
 def test_sigterm_mid_burst_exits_0_and_a_restart_ends_with_the_exact_counts(
-    kafka_bootstrap: str, topic_name: str, sqlite_url: str, workers: Workers
+    kafka_bootstrap: str, kafka_client: str, topic_name: str, sqlite_url: str, workers: Workers
 ) -> None:
     settings = topic_settings(
-        kafka_bootstrap, topic_name, partitions=3, database_url=sqlite_url, batch_size=10
+        kafka_bootstrap,
+        topic_name,
+        kafka_client=kafka_client,
+        partitions=3,
+        database_url=sqlite_url,
+        batch_size=10,
     )
     catalogue(sqlite_url)
     events, expected = burst(PRODUCTS, 5_000)
@@ -188,9 +212,12 @@ def test_sigterm_mid_burst_exits_0_and_a_restart_ends_with_the_exact_counts(
     wait_for(lambda: committed_total(settings, 3) >= 200, "the first worker to get going")
     first_exit = first.stop()
     stopped_at = committed_total(settings, 3)
-    second = workers.start([*CLI, "run", "--idle-timeout", "3", "--json"], settings)
-    second_exit = second.wait()
+    second = workers.start([*CLI, "run", "--idle-timeout", "60", "--json"], settings)
+    wait_for(lambda: committed_offsets(settings, 3) == end_offsets(settings, 3), "the rest")
+    second_exit = second.stop()
 
+    assert first.ran_on(kafka_client)
+    assert second.ran_on(kafka_client)
     assert (first_exit, second_exit) == (0, 0)
     assert 0 < first.summary()["records"] == stopped_at < len(events)  # batch in hand committed
     assert second.summary()["records"] == len(events) - stopped_at  # and nothing replayed
@@ -200,10 +227,15 @@ def test_sigterm_mid_burst_exits_0_and_a_restart_ends_with_the_exact_counts(
 
 
 def test_a_crash_between_database_and_offset_commit_replays_the_batch_and_loses_nothing(
-    kafka_bootstrap: str, topic_name: str, sqlite_url: str, workers: Workers
+    kafka_bootstrap: str, kafka_client: str, topic_name: str, sqlite_url: str, workers: Workers
 ) -> None:
     settings = topic_settings(
-        kafka_bootstrap, topic_name, partitions=3, database_url=sqlite_url, batch_size=10
+        kafka_bootstrap,
+        topic_name,
+        kafka_client=kafka_client,
+        partitions=3,
+        database_url=sqlite_url,
+        batch_size=10,
     )
     catalogue(sqlite_url)
     events, expected = burst(PRODUCTS, 3_000)
@@ -211,12 +243,16 @@ def test_a_crash_between_database_and_offset_commit_replays_the_batch_and_loses_
 
     crashed = workers.start([*DRIVER, "60"], settings, TEST_CRASH_BEFORE_COMMIT_OF_BATCH="30")
     crash_exit = crashed.wait()
+    # Once the group has expired the dead member, none of its commits can land any more.
+    wait_for(lambda: group_members(settings)[0] == "EMPTY", "the group to expire the dead member")
     committed_at_crash = committed_total(settings, 3)
     with watching_for_counts_moving_back(sqlite_url) as went_back:
         restarted = workers.start([*DRIVER, "60"], settings)
         wait_for(lambda: committed_offsets(settings, 3) == end_offsets(settings, 3), "the rest")
         restart_exit = restarted.stop()
 
+    assert crashed.ran_on(kafka_client)
+    assert restarted.ran_on(kafka_client)
     assert crash_exit == -signal.SIGKILL
     assert 0 < committed_at_crash < len(events)
     assert restart_exit == 0
@@ -317,11 +353,20 @@ def throwaway_postgres(postgres_url: str) -> Iterator[ThrowawayPostgres]:
 
 
 def test_the_worker_rides_out_a_postgresql_outage_and_every_update_lands(
-    kafka_bootstrap: str, topic_name: str, throwaway_postgres: ThrowawayPostgres, workers: Workers
+    kafka_bootstrap: str,
+    kafka_client: str,
+    topic_name: str,
+    throwaway_postgres: ThrowawayPostgres,
+    workers: Workers,
 ) -> None:
     url = throwaway_postgres.url()
     settings = topic_settings(
-        kafka_bootstrap, topic_name, partitions=3, database_url=url, batch_size=10
+        kafka_bootstrap,
+        topic_name,
+        kafka_client=kafka_client,
+        partitions=3,
+        database_url=url,
+        batch_size=10,
     )
     catalogue(url)
     events, expected = burst(PRODUCTS, 2_000)
@@ -337,6 +382,7 @@ def test_the_worker_rides_out_a_postgresql_outage_and_every_update_lands(
     wait_for(lambda: committed_offsets(settings, 3) == end_offsets(settings, 3), "the rest")
     exit_code = worker.stop()
 
+    assert worker.ran_on(kafka_client)
     assert still_running
     assert exit_code == 0
     assert committed_offsets(settings, 3) != committed_during_outage
@@ -347,10 +393,15 @@ def test_the_worker_rides_out_a_postgresql_outage_and_every_update_lands(
 
 
 def test_two_workers_share_the_partitions_and_one_takes_over_when_the_other_is_killed(
-    kafka_bootstrap: str, topic_name: str, sqlite_url: str, workers: Workers
+    kafka_bootstrap: str, kafka_client: str, topic_name: str, sqlite_url: str, workers: Workers
 ) -> None:
     settings = topic_settings(
-        kafka_bootstrap, topic_name, partitions=6, database_url=sqlite_url, batch_size=20
+        kafka_bootstrap,
+        topic_name,
+        kafka_client=kafka_client,
+        partitions=6,
+        database_url=sqlite_url,
+        batch_size=20,
     )
     catalogue(sqlite_url)
     first = workers.start([*DRIVER, "120"], settings)
@@ -368,6 +419,8 @@ def test_two_workers_share_the_partitions_and_one_takes_over_when_the_other_is_k
     wait_for(lambda: committed_offsets(settings, 6) == end_offsets(settings, 6), "the rest")
     survivor_exit = second.stop()
 
+    assert first.ran_on(kafka_client)
+    assert second.ran_on(kafka_client)
     assert shared[0] | shared[1] == set(range(6))
     assert survivor_exit == 0
     assert stock(sqlite_url) == expected
