@@ -1,4 +1,4 @@
-"""The real run loop in-process over the kafka-python adapters, a real broker and a database."""
+"""The real run loop in-process over each Kafka client's adapters, a real broker and a database."""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ from datetime import timedelta
 import pytest
 
 from inventory_sync.adapters.kafka.dead_letter_reader import read_dead_letters
-from inventory_sync.adapters.kafka.dead_letters import KafkaDeadLetterSink
-from inventory_sync.adapters.kafka.source import KafkaRecordSource
 from inventory_sync.adapters.memory import InMemoryRepository, InMemoryUnitOfWork
 from inventory_sync.adapters.sql.unit_of_work import SqlUnitOfWork
 from inventory_sync.domain.model import Product, StockChange
@@ -21,12 +19,15 @@ from inventory_sync.domain.services import InventoryService, Summary
 from inventory_sync.entrypoints.worker import Backoff, Worker
 from inventory_sync.settings import Settings
 from tests.integration.kafka_support import (
-    FAST_CONSUMER,
+    CLIENTS,
     T0,
     Event,
     burst,
     committed_offsets,
+    dead_letter_sink,
     end_offsets,
+    fast_overrides,
+    record_source,
     send,
     topic_settings,
     update,
@@ -38,11 +39,19 @@ pytestmark = pytest.mark.kafka
 RUN_DEADLINE_S = 120.0
 
 
-def run_worker(settings: Settings, uow: UnitOfWork, records: int) -> tuple[Summary, list[str]]:
+@pytest.fixture(params=CLIENTS)
+def kafka_client(request: pytest.FixtureRequest) -> str:
+    client: str = request.param
+    return client
+
+
+def run_worker(
+    settings: Settings, uow: UnitOfWork, records: int, client: str
+) -> tuple[Summary, list[str]]:
     """Run the real loop until it has taken `records` records; returns its totals and the
     WARNING lines it logged."""
-    source = KafkaRecordSource(settings, overrides=FAST_CONSUMER)
-    sink = KafkaDeadLetterSink(settings)
+    source = record_source(settings, client, fast_overrides(client, short_poll_interval=False))
+    sink = dead_letter_sink(settings, client)
     service = InventoryService(uow, max_message_bytes=settings.max_message_bytes)
     worker = Worker(
         source,
@@ -88,7 +97,7 @@ def stock(uow: UnitOfWork) -> dict[str, int]:
 
 
 def test_a_burst_over_three_partitions_ends_with_the_exact_counts_and_offsets(
-    kafka_bootstrap: str, topic_name: str, sql_uow: SqlUnitOfWork
+    kafka_bootstrap: str, topic_name: str, kafka_client: str, sql_uow: SqlUnitOfWork
 ) -> None:
     settings = topic_settings(kafka_bootstrap, topic_name, partitions=3, batch_size=500)
     products = [f"SKU-{n:03d}" for n in range(200)]
@@ -98,7 +107,7 @@ def test_a_burst_over_three_partitions_ends_with_the_exact_counts_and_offsets(
     events, expected = burst(products, 5_000)
     send(settings, events)
 
-    totals, _ = run_worker(settings, sql_uow, len(events))
+    totals, _ = run_worker(settings, sql_uow, len(events), kafka_client)
 
     assert stock(sql_uow) == expected
     assert dict(totals.by_reason) == {
@@ -113,7 +122,7 @@ def test_a_burst_over_three_partitions_ends_with_the_exact_counts_and_offsets(
 
 
 def test_every_rejection_reaches_the_dead_letter_topic_with_the_original_record(
-    kafka_bootstrap: str, topic_name: str, database_url: str
+    kafka_bootstrap: str, topic_name: str, kafka_client: str, database_url: str
 ) -> None:
     settings = topic_settings(kafka_bootstrap, topic_name, partitions=1, max_message_bytes=512)
     padding = "x" * 600
@@ -129,7 +138,7 @@ def test_every_rejection_reaches_the_dead_letter_topic_with_the_original_record(
 
     with engine_on(database_url, migrated=False) as engine:
         create_shop_table(engine, ["SKU-1", "SKU-2", "SKU-3"])
-        totals, _ = run_worker(settings, SqlUnitOfWork(engine, SHOP_MAPPING), 6)
+        totals, _ = run_worker(settings, SqlUnitOfWork(engine, SHOP_MAPPING), 6, kafka_client)
         rows = shop_rows(engine)
 
     letters = {letter["reason"]: letter for letter in read_dead_letters(settings)}
@@ -166,7 +175,7 @@ class _OutageRepository(InMemoryRepository):
 
 
 def test_a_database_outage_pauses_retries_and_commits_offsets_only_after_the_writes(
-    kafka_bootstrap: str, topic_name: str
+    kafka_bootstrap: str, topic_name: str, kafka_client: str
 ) -> None:
     settings = topic_settings(kafka_bootstrap, topic_name, partitions=1)
     repository = _OutageRepository([Product("SKU-1", "one"), Product("SKU-2", "two")], settings)
@@ -175,7 +184,9 @@ def test_a_database_outage_pauses_retries_and_commits_offsets_only_after_the_wri
     events.append(update("SKU-2", 4, T0))
     send(settings, events)
 
-    totals, warnings = run_worker(settings, InMemoryUnitOfWork(repository), len(events))
+    totals, warnings = run_worker(
+        settings, InMemoryUnitOfWork(repository), len(events), kafka_client
+    )
 
     assert stock(InMemoryUnitOfWork(repository)) == {"SKU-1": 5, "SKU-2": 4}
     assert repository.committed_during_outage == [{0: None}] * 3
@@ -186,15 +197,15 @@ def test_a_database_outage_pauses_retries_and_commits_offsets_only_after_the_wri
 
 
 def test_the_worker_picks_up_after_the_offsets_a_previous_run_committed(
-    kafka_bootstrap: str, topic_name: str
+    kafka_bootstrap: str, topic_name: str, kafka_client: str
 ) -> None:
     settings = topic_settings(kafka_bootstrap, topic_name, partitions=1)
     repository = InMemoryRepository([Product("SKU-1", "one")])
     send(settings, [update("SKU-1", 1, T0)] * 3)
-    run_worker(settings, InMemoryUnitOfWork(repository), 3)
+    run_worker(settings, InMemoryUnitOfWork(repository), 3, kafka_client)
     send(settings, [update("SKU-1", 2, T0 + timedelta(hours=1))])
 
-    second, _ = run_worker(settings, InMemoryUnitOfWork(repository), 1)
+    second, _ = run_worker(settings, InMemoryUnitOfWork(repository), 1, kafka_client)
 
     assert (second.records, second.applied) == (1, 1)
     assert stock(InMemoryUnitOfWork(repository)) == {"SKU-1": 2}
