@@ -19,6 +19,7 @@ from inventory_sync.adapters.kafka.confluent_config import (
 )
 from inventory_sync.adapters.kafka.confluent_faults import check_commit, describe
 from inventory_sync.adapters.kafka.confluent_records import to_records
+from inventory_sync.adapters.kafka.offsets import next_offsets, warn_not_owned
 from inventory_sync.domain.model import Record
 from inventory_sync.settings import Settings
 
@@ -101,24 +102,13 @@ class ConfluentRecordSource:
         last one durable)."""
         if not records or self._consumer is None:
             return
-        highest: dict[tuple[str, int], int] = {}
-        for record in records:
-            where = (record.topic, record.partition)
-            if record.offset >= highest.get(where, -1):
-                highest[where] = record.offset
         owned = {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
         offsets = []
-        for (topic, partition), offset in highest.items():
+        for (topic, partition), offset in next_offsets(records).items():
             if (topic, partition) in owned:
-                offsets.append(TopicPartition(topic, partition, offset + 1))
+                offsets.append(TopicPartition(topic, partition, offset))
             else:
-                log.warning(
-                    "not committing %s[%d]@%d: the partition was reassigned; its new owner "
-                    "replays from the last committed offset",
-                    topic,
-                    partition,
-                    offset + 1,
-                )
+                warn_not_owned(topic, partition, offset)
         if not offsets:
             return
         for tp in offsets:

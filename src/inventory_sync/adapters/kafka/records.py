@@ -1,26 +1,27 @@
 """kafka-python ConsumerRecords -> domain Records: the hot path of every poll.
 
-Record is a frozen dataclass, whose __init__ goes through object.__setattr__ once per field;
-setting its slots directly builds the same object in about half the time (measured: 1.3 vs
-0.7 microseconds a record, against about 9 for kafka-python's own decoding).
+Records are built slot by slot (record_slots.py), in about half the time of Record()
+(measured: 1.3 vs 0.7 microseconds a record, against about 9 for kafka-python's own
+decoding).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from inventory_sync.domain.model import Record
-
-_FIELDS = ("key", "value", "topic", "partition", "offset", "timestamp", "headers")
-if tuple(field.name for field in dataclasses.fields(Record)) != _FIELDS:  # pragma: no cover
-    raise ImportError(f"Record's fields changed; update {__name__} to set them all")
-_set_key, _set_value, _set_topic, _set_partition, _set_offset, _set_timestamp, _set_headers = (
-    getattr(Record, name).__set__ for name in _FIELDS
+from inventory_sync.adapters.kafka.record_slots import (
+    new_record,
+    set_headers,
+    set_key,
+    set_offset,
+    set_partition,
+    set_timestamp,
+    set_topic,
+    set_value,
 )
-_new = object.__new__
+from inventory_sync.domain.model import Record
 
 
 def to_records(batches: Iterable[list[Any]]) -> list[Record]:
@@ -35,15 +36,15 @@ def to_records(batches: Iterable[list[Any]]) -> list[Record]:
             if ms != last_ms:  # records of one producer batch often share the millisecond
                 last_ms = ms
                 at = datetime.fromtimestamp(ms / 1000, UTC) if ms >= 0 else datetime.now(UTC)
-            record = _new(Record)
-            _set_key(record, consumed.key)
-            _set_value(record, consumed.value)
-            _set_topic(record, consumed.topic)
-            _set_partition(record, consumed.partition)
-            _set_offset(record, consumed.offset)
-            _set_timestamp(record, at)
+            record = new_record()
+            set_key(record, consumed.key)
+            set_value(record, consumed.value)
+            set_topic(record, consumed.topic)
+            set_partition(record, consumed.partition)
+            set_offset(record, consumed.offset)
+            set_timestamp(record, at)
             headers = consumed.headers
-            _set_headers(record, _headers(headers) if headers else ())
+            set_headers(record, _headers(headers) if headers else ())
             append(record)
     return records
 

@@ -18,6 +18,7 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 from inventory_sync.adapters.kafka.client_config import client_config
 from inventory_sync.adapters.kafka.compat import apply_finished_joins
 from inventory_sync.adapters.kafka.faults import is_transient, transient_faults
+from inventory_sync.adapters.kafka.offsets import next_offsets, warn_not_owned
 from inventory_sync.adapters.kafka.records import to_records
 from inventory_sync.domain.errors import TransientError
 from inventory_sync.domain.model import Record
@@ -98,25 +99,14 @@ class KafkaRecordSource:
         last one durable)."""
         if not records or self._consumer is None:
             return
-        highest: dict[tuple[str, int], int] = {}
-        for record in records:
-            where = (record.topic, record.partition)
-            if record.offset >= highest.get(where, -1):
-                highest[where] = record.offset
         owned = self._consumer.assignment()
         offsets = {}
-        for (topic, partition), offset in highest.items():
+        for (topic, partition), offset in next_offsets(records).items():
             tp = TopicPartition(topic, partition)
             if tp in owned:
-                offsets[tp] = OffsetAndMetadata(offset + 1, "", -1)
+                offsets[tp] = OffsetAndMetadata(offset, "", -1)
             else:
-                log.warning(
-                    "not committing %s[%d]@%d: the partition is no longer assigned to this "
-                    "member; its owner replays from the last committed offset",
-                    topic,
-                    partition,
-                    offset + 1,
-                )
+                warn_not_owned(topic, partition, offset)
         if offsets:
             self._uncommitted.update(offsets)
             self._commit_due = True
