@@ -92,11 +92,3 @@ class InventoryHarness:
     @property
     def dead_letters(self) -> list[DeadLetter]:
         return self.sink.letters
-
-    def count(self, product_code: str) -> int:
-        product = self.repository.get(product_code)
-        if product is None:
-            from inventory_sync.domain.errors import UnknownProduct
-
-            raise UnknownProduct(product_code)
-        return product.inventory_count

@@ -87,7 +87,6 @@ class InMemoryUnitOfWork:
 
     def __init__(self, products: InMemoryRepository | None = None) -> None:
         self.products = products if products is not None else InMemoryRepository()
-        self.commits = 0
         self._snapshot: dict[str, Product] | None = None
 
     def __enter__(self) -> Self:
@@ -106,7 +105,6 @@ class InMemoryUnitOfWork:
 
     def commit(self) -> None:
         self._snapshot = None
-        self.commits += 1
 
 
 class InMemoryDeadLetterSink:
@@ -119,9 +117,6 @@ class InMemoryDeadLetterSink:
 
     def send(self, letters: Sequence[DeadLetter]) -> InMemoryDelivery:
         return InMemoryDelivery(self, list(letters))
-
-    def publish(self, letters: Sequence[DeadLetter]) -> None:
-        self.send(letters).wait()
 
 
 class InMemoryDelivery:
@@ -181,10 +176,6 @@ class InMemoryRecordSource:
     def commit(self, records: Sequence[Record]) -> None:
         if records:
             self.committed = max(self.committed, max(record.offset for record in records) + 1)
-
-    def rewind_to_committed(self) -> None:
-        """What a restarted consumer does: start again from the committed offset."""
-        self.position = self.committed
 
     def pause(self) -> None:
         self.paused = True

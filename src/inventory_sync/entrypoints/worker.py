@@ -76,10 +76,6 @@ class Worker:
         """Finish the batch in hand, commit it, and return from run(); safe from any thread."""
         self._stop.set()
 
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
-
     def run(self, max_records: int | None = None, idle_timeout_s: float | None = None) -> Summary:
         """Consume until stop(), max_records records, or idle_timeout_s without a record.
 

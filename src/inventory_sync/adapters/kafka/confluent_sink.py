@@ -40,9 +40,10 @@ PRODUCER_TUNING: dict[str, Any] = {
 
 
 class ConfluentDeadLetterSink:
-    """Sends dead letters to `dlq_topic` and returns once the broker has acknowledged all.
+    """Sends dead letters to `dlq_topic`: send() hands them to the producer, the delivery it
+    returns waits for the broker's acknowledgements (publish() does both).
 
-    The producer is created on first publish; `overrides` are extra librdkafka properties.
+    The producer is created on first send; `overrides` are extra librdkafka properties.
     """
 
     def __init__(

@@ -52,9 +52,10 @@ def _sendable_key(key: bytes | None, value: bytes | None) -> bytes | None:
 
 
 class KafkaDeadLetterSink:
-    """Sends dead letters to `dlq_topic` and returns once the broker has acknowledged all.
+    """Sends dead letters to `dlq_topic`: send() hands them to the producer, the delivery it
+    returns waits for the broker's acknowledgements (publish() does both).
 
-    The producer is created on first publish; `overrides` are extra KafkaProducer arguments.
+    The producer is created on first send; `overrides` are extra KafkaProducer arguments.
     """
 
     def __init__(
