@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,6 +38,9 @@ class Settings(BaseSettings):
     low_stock_threshold: int = Field(5, ge=0)
     unknown_products: Literal["reject", "create"] = "reject"
     max_message_bytes: int = Field(65_536, ge=1)
+    max_future_skew: timedelta = Field(timedelta(minutes=5), ge=timedelta(0))
+    """How far ahead of this worker's clock an event's time may be (seconds, or ISO 8601
+    such as PT5M); a later one is rejected as from_the_future."""
 
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
@@ -60,6 +64,14 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value == "" else value
+
+    @field_validator("max_future_skew", mode="before")
+    @classmethod
+    def _seconds(cls, value: Any) -> Any:
+        """A plain number, as an environment variable gives it, is seconds."""
+        if isinstance(value, str) and re.fullmatch(r"-?\d+(\.\d+)?", value.strip()):
+            return float(value)
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

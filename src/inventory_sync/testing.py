@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from inventory_sync.adapters.memory import (
@@ -21,7 +21,7 @@ from inventory_sync.adapters.memory import (
 )
 from inventory_sync.domain.model import Product, Record, StockStatus
 from inventory_sync.domain.ports import DeadLetter
-from inventory_sync.domain.rules import DEFAULT_MAX_MESSAGE_BYTES
+from inventory_sync.domain.rules import DEFAULT_MAX_FUTURE_SKEW, DEFAULT_MAX_MESSAGE_BYTES
 from inventory_sync.domain.services import InventoryService, Summary, UnknownProducts
 from inventory_sync.entrypoints.worker import Backoff, Worker
 
@@ -38,6 +38,7 @@ class InventoryHarness:
         low_stock_threshold: int = 5,
         unknown_products: UnknownProducts = "reject",
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        max_future_skew: timedelta = DEFAULT_MAX_FUTURE_SKEW,
         batch_size: int = 500,
     ) -> None:
         self.repository = InMemoryRepository(
@@ -50,6 +51,7 @@ class InventoryHarness:
             unknown_products=unknown_products,
             max_message_bytes=max_message_bytes,
             low_stock_threshold=low_stock_threshold,
+            max_future_skew=max_future_skew,
         )
         self.batch_size = batch_size
 

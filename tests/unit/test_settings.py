@@ -74,3 +74,18 @@ def test_an_empty_updated_at_column_turns_the_stale_guard_off(
 ) -> None:
     monkeypatch.setenv("INVENTORY_SYNC_UPDATED_AT_COLUMN", "")
     assert Settings.load().updated_at_column is None
+
+
+@pytest.mark.parametrize(("given", "seconds"), [("300", 300), ("PT10M", 600), ("0", 0)])
+def test_max_future_skew_takes_seconds_or_an_iso_duration(
+    monkeypatch: pytest.MonkeyPatch, given: str, seconds: int
+) -> None:
+    assert Settings.load().max_future_skew.total_seconds() == 300
+    monkeypatch.setenv("INVENTORY_SYNC_MAX_FUTURE_SKEW", given)
+    assert Settings.load().max_future_skew.total_seconds() == seconds
+
+
+def test_a_negative_max_future_skew_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INVENTORY_SYNC_MAX_FUTURE_SKEW", "-1")
+    with pytest.raises(ValidationError, match="max_future_skew"):
+        Settings.load()

@@ -20,3 +20,9 @@ class TransientError(InventorySyncError):
 
 class StorageRejected(InventorySyncError):
     """The database refused the data itself (integrity or data error): retrying cannot help."""
+
+
+class PermanentFault(InventorySyncError):
+    """A fault that cannot clear by itself (authorisation refused, an invalid topic, a record
+    the broker can never take): retrying cannot help, so the run loop stops with it (exit 1)
+    instead of retrying for ever."""

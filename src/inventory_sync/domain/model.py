@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 MAX_INVENTORY_COUNT = 2_147_483_647
 PRODUCT_CODE_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 
 ProductCode = Annotated[str, Field(min_length=1, max_length=64, pattern=PRODUCT_CODE_PATTERN)]
+
+
+def _in_utc(value: datetime) -> datetime:
+    """The same instant in UTC; a time that falls outside years 1 to 9999 once converted
+    (0001-01-01T00:00:00+01:00, 9999-12-31T23:00:00-05:00) has no place to be stored."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(
+            f"{value.isoformat()} is outside years 1 to 9999 once converted to UTC"
+        ) from None
+
+
+UtcTimestamp = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +44,8 @@ class InventoryUpdate(BaseModel):
 
     product_code: ProductCode
     inventory_count: Annotated[int, Field(ge=0, le=MAX_INVENTORY_COUNT)]
-    occurred_at: AwareDatetime | None = None
+    occurred_at: UtcTimestamp | None = None
+    """Normalised to UTC by validation, so every later comparison or conversion is safe."""
     event_id: str | None = None
     reason: str | None = None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import ValidationError
@@ -10,6 +11,7 @@ from pydantic import ValidationError
 from inventory_sync.domain.model import InventoryUpdate
 
 DEFAULT_MAX_MESSAGE_BYTES = 65_536
+DEFAULT_MAX_FUTURE_SKEW = timedelta(minutes=5)
 
 # pydantic error types that mean "this is not a JSON object at all", not "a field is wrong".
 _NOT_AN_OBJECT = frozenset({"json_invalid", "model_type", "model_attributes_type", "json_type"})
@@ -21,6 +23,7 @@ class RejectionReason(StrEnum):
     UNKNOWN_PRODUCT = "unknown_product"
     TOO_LARGE = "too_large"
     STORAGE_REJECTED = "storage_rejected"
+    FROM_THE_FUTURE = "from_the_future"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,3 +66,24 @@ def _describe_top(error_type: str, message: str) -> str:
 
 def _field(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in loc) or "value"
+
+
+def from_the_future(
+    update: InventoryUpdate, at: datetime, now: datetime, max_future_skew: timedelta
+) -> Rejection | None:
+    """An update dated later than now + max_future_skew would make every correct event after
+    it stale until that time comes: one bad clock must not freeze a product."""
+    if at <= now + max_future_skew:
+        return None
+    which = "occurred_at" if update.occurred_at is not None else "the record timestamp"
+    error = (
+        f"{which} {at.isoformat()} is {_ahead(at - now)} ahead of this worker's clock "
+        f"(max_future_skew is {max_future_skew.total_seconds():g} s)"
+    )
+    return Rejection(RejectionReason.FROM_THE_FUTURE, error)
+
+
+def _ahead(delta: timedelta) -> str:
+    if delta.days >= 2:
+        return f"{delta.days} days"
+    return f"{delta.total_seconds():.0f} s"

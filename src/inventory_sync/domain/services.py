@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
@@ -13,10 +13,12 @@ from inventory_sync.domain.errors import StorageRejected, UnknownProduct
 from inventory_sync.domain.model import InventoryUpdate, Product, Record, StockChange, StockStatus
 from inventory_sync.domain.ports import DeadLetter, UnitOfWork
 from inventory_sync.domain.rules import (
+    DEFAULT_MAX_FUTURE_SKEW,
     DEFAULT_MAX_MESSAGE_BYTES,
     Rejection,
     RejectionReason,
     decode_update,
+    from_the_future,
 )
 
 UnknownProducts = Literal["reject", "create"]
@@ -100,11 +102,15 @@ class InventoryService:
         unknown_products: UnknownProducts = "reject",
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         low_stock_threshold: int = 5,
+        max_future_skew: timedelta = DEFAULT_MAX_FUTURE_SKEW,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.uow = uow
         self.unknown_products = unknown_products
         self.max_message_bytes = max_message_bytes
         self.low_stock_threshold = low_stock_threshold
+        self.max_future_skew = max_future_skew
+        self.clock = clock
 
     def apply_batch(self, records: Sequence[Record]) -> BatchReport:
         """Decode, coalesce per product (newest wins), write in one transaction, report.
@@ -113,14 +119,20 @@ class InventoryService:
         """
         outcomes: list[RecordOutcome | None] = [None] * len(records)
         newest: dict[str, _Candidate] = {}
+        now = self.clock()
         for index, record in enumerate(records):
             decoded = decode_update(record.value, self.max_message_bytes)
             if isinstance(decoded, Rejection):
                 outcomes[index] = RecordOutcome(record, Outcome.REJECTED, rejection=decoded)
                 continue
-            candidate = _Candidate(
-                index, decoded, decoded.occurred_at or record.timestamp, record.offset
-            )
+            at = decoded.occurred_at or record.timestamp
+            too_late = from_the_future(decoded, at, now, self.max_future_skew)
+            if too_late is not None:
+                outcomes[index] = RecordOutcome(
+                    record, Outcome.REJECTED, update=decoded, rejection=too_late
+                )
+                continue
+            candidate = _Candidate(index, decoded, at, record.offset)
             current = newest.get(decoded.product_code)
             if current is None or (candidate.at, candidate.offset) >= (current.at, current.offset):
                 newest[decoded.product_code] = candidate

@@ -90,6 +90,7 @@ class Container(containers.DeclarativeContainer):
         unknown_products=settings.provided.unknown_products,
         max_message_bytes=settings.provided.max_message_bytes,
         low_stock_threshold=settings.provided.low_stock_threshold,
+        max_future_skew=settings.provided.max_future_skew,
     )
     record_source = providers.Factory(make_record_source, settings)
     dead_letter_sink = providers.Factory(make_dead_letter_sink, settings)

@@ -11,8 +11,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-SQLITE_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
-
 
 def as_utc(value: datetime) -> datetime:
     """The same instant in UTC; a naive datetime is refused, since its instant is unknown."""
@@ -22,8 +20,16 @@ def as_utc(value: datetime) -> datetime:
 
 
 def sqlite_text(value: datetime) -> str:
-    """How SQLite stores a time: the text SQLAlchemy's DATETIME writes, in UTC."""
-    return as_utc(value).strftime(SQLITE_FORMAT)
+    """How SQLite stores a time: the text SQLAlchemy's DATETIME writes, in UTC.
+
+    Not strftime: its %Y does not pad years before 1000 ("999-..."), and text order would
+    then differ from time order.
+    """
+    t = as_utc(value)
+    return (
+        f"{t.year:04d}-{t.month:02d}-{t.day:02d} "
+        f"{t.hour:02d}:{t.minute:02d}:{t.second:02d}.{t.microsecond:06d}"
+    )
 
 
 class UtcDateTime(sa.TypeDecorator[datetime]):

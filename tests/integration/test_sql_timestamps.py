@@ -1,0 +1,57 @@
+"""The stale guard compares every storable time as the calendar does, on SQLite and PostgreSQL.
+
+Years 1 to 9999 at any offset: the database decides "not older than what is stored" in the
+UPDATE itself, so its order of stored times must be the order of the instants.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta, timezone
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from inventory_sync.adapters.sql.unit_of_work import SqlUnitOfWork
+from inventory_sync.domain.model import Product, StockChange
+from tests.integration.sql_support import engine_on
+
+OFFSETS = st.integers(-14 * 60, 14 * 60).map(lambda minutes: timezone(timedelta(minutes=minutes)))
+TIMES = st.datetimes(
+    min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=OFFSETS
+)
+NEAR = st.sampled_from([timedelta(0), timedelta(microseconds=1), timedelta(microseconds=-1)])
+_codes = itertools.count()
+
+
+@st.composite
+def two_times(draw: st.DrawFn) -> tuple[datetime, datetime]:
+    """A stored time and an update's: anywhere in the calendar, or a microsecond apart."""
+    stored = draw(TIMES)
+    if draw(st.booleans()):
+        return stored, draw(TIMES)
+    update = (stored.astimezone(UTC) + draw(NEAR)).astimezone(draw(OFFSETS))
+    return stored, update
+
+
+def test_the_stale_guard_orders_times_from_year_1_to_9999_like_the_calendar(
+    database_url: str,
+) -> None:
+    with engine_on(database_url) as engine:
+        uow = SqlUnitOfWork(engine)
+
+        @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+        @given(two_times())
+        def check(times: tuple[datetime, datetime]) -> None:
+            stored, update = times
+            code = f"T{next(_codes)}"
+            with uow as opened:
+                opened.products.add([Product(code, code)])
+                first = opened.products.apply([StockChange(code, 1, stored)])
+                second = opened.products.apply([StockChange(code, 2, update)])
+                opened.commit()
+            assert first.applied == {code}
+            assert (code in second.applied) == (update >= stored), (stored, update)
+            assert (code in second.stale) == (update < stored), (stored, update)
+
+        check()
