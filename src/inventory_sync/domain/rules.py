@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import ValidationError
+from pydantic_core import from_json
 
 from inventory_sync.domain.model import InventoryUpdate
 
@@ -30,6 +31,9 @@ class RejectionReason(StrEnum):
 class Rejection:
     reason: RejectionReason
     error: str
+    product_code: str | None = None
+    """What the value names, when it is a JSON object that breaks a rule (for logs)."""
+    event_id: str | None = None
 
 
 def decode_update(
@@ -44,18 +48,35 @@ def decode_update(
     try:
         return InventoryUpdate.model_validate_json(value)
     except ValidationError as exc:
-        return _rejection_from(exc)
+        return _rejection_from(exc, value)
     except (ValueError, RecursionError) as exc:
         return Rejection(RejectionReason.MALFORMED_JSON, str(exc))
 
 
-def _rejection_from(exc: ValidationError) -> Rejection:
+def _rejection_from(exc: ValidationError, value: bytes) -> Rejection:
     errors = exc.errors(include_url=False, include_input=False)
     top = errors[0]
     if not top["loc"] and top["type"] in _NOT_AN_OBJECT:
         return Rejection(RejectionReason.MALFORMED_JSON, _describe_top(top["type"], top["msg"]))
     described = "; ".join(f"{_field(error['loc'])}: {error['msg']}" for error in errors)
-    return Rejection(RejectionReason.INVALID_PAYLOAD, described)
+    code, event_id = _identify(value)
+    return Rejection(RejectionReason.INVALID_PAYLOAD, described, code, event_id)
+
+
+def _identify(value: bytes) -> tuple[str | None, str | None]:
+    """The product code and event id a JSON object names, if they are strings; parsed again
+    only for invalid payloads (valid JSON, so the parse succeeds)."""
+    try:
+        parsed = from_json(value)
+    except ValueError:
+        return None, None
+    if not isinstance(parsed, dict):
+        return None, None
+    code, event_id = parsed.get("product_code"), parsed.get("event_id")
+    return (
+        code if isinstance(code, str) else None,
+        event_id if isinstance(event_id, str) else None,
+    )
 
 
 def _describe_top(error_type: str, message: str) -> str:
@@ -80,7 +101,7 @@ def from_the_future(
         f"{which} {at.isoformat()} is {_ahead(at - now)} ahead of this worker's clock "
         f"(max_future_skew is {max_future_skew.total_seconds():g} s)"
     )
-    return Rejection(RejectionReason.FROM_THE_FUTURE, error)
+    return Rejection(RejectionReason.FROM_THE_FUTURE, error, update.product_code, update.event_id)
 
 
 def _ahead(delta: timedelta) -> str:

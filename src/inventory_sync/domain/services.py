@@ -2,94 +2,25 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Literal
 
+from inventory_sync.domain.decisions import Candidate, decide_batch
 from inventory_sync.domain.errors import StorageRejected, UnknownProduct
-from inventory_sync.domain.model import InventoryUpdate, Product, Record, StockChange, StockStatus
-from inventory_sync.domain.ports import DeadLetter, UnitOfWork
+from inventory_sync.domain.model import Product, Record, StockStatus
+from inventory_sync.domain.outcomes import BatchReport, Outcome, RecordOutcome, Summary
+from inventory_sync.domain.ports import UnitOfWork
 from inventory_sync.domain.rules import (
     DEFAULT_MAX_FUTURE_SKEW,
     DEFAULT_MAX_MESSAGE_BYTES,
     Rejection,
     RejectionReason,
-    decode_update,
-    from_the_future,
 )
 
+__all__ = ["BatchReport", "InventoryService", "Outcome", "RecordOutcome", "Summary"]
+
 UnknownProducts = Literal["reject", "create"]
-
-
-class Outcome(StrEnum):
-    APPLIED = "applied"
-    STALE = "stale"
-    SUPERSEDED = "superseded"
-    REJECTED = "rejected"
-
-
-@dataclass(frozen=True, slots=True)
-class RecordOutcome:
-    record: Record
-    outcome: Outcome
-    update: InventoryUpdate | None = None
-    rejection: Rejection | None = None
-
-
-@dataclass(slots=True)
-class Summary:
-    """Counts of outcomes; the shape of `apply --json` and of the summary of `run`."""
-
-    records: int = 0
-    applied: int = 0
-    stale: int = 0
-    superseded: int = 0
-    rejected: int = 0
-    by_reason: Counter[str] = field(default_factory=Counter)
-
-    def add(self, other: Summary) -> None:
-        self.records += other.records
-        self.applied += other.applied
-        self.stale += other.stale
-        self.superseded += other.superseded
-        self.rejected += other.rejected
-        self.by_reason.update(other.by_reason)
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "records": self.records,
-            "applied": self.applied,
-            "stale": self.stale,
-            "superseded": self.superseded,
-            "rejected": self.rejected,
-            "by_reason": dict(sorted(self.by_reason.items())),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class BatchReport:
-    outcomes: list[RecordOutcome]
-    summary: Summary
-
-    @property
-    def dead_letters(self) -> list[DeadLetter]:
-        return [DeadLetter(o.record, o.rejection) for o in self.outcomes if o.rejection is not None]
-
-
-@dataclass(slots=True)
-class _Candidate:
-    """The newest valid update of one product in the batch, and where it came from."""
-
-    index: int
-    update: InventoryUpdate
-    at: datetime
-    offset: int
-
-    def change(self) -> StockChange:
-        return StockChange(self.update.product_code, self.update.inventory_count, self.at)
 
 
 class InventoryService:
@@ -113,39 +44,19 @@ class InventoryService:
         self.clock = clock
 
     def apply_batch(self, records: Sequence[Record]) -> BatchReport:
-        """Decode, coalesce per product (newest wins), write in one transaction, report.
+        """Decide the batch, write its candidates in one transaction, report every record.
 
         Raises TransientError (nothing committed) when storage is unavailable.
         """
-        outcomes: list[RecordOutcome | None] = [None] * len(records)
-        newest: dict[str, _Candidate] = {}
-        now = self.clock()
-        for index, record in enumerate(records):
-            decoded = decode_update(record.value, self.max_message_bytes)
-            if isinstance(decoded, Rejection):
-                outcomes[index] = RecordOutcome(record, Outcome.REJECTED, rejection=decoded)
-                continue
-            at = decoded.occurred_at or record.timestamp
-            too_late = from_the_future(decoded, at, now, self.max_future_skew)
-            if too_late is not None:
-                outcomes[index] = RecordOutcome(
-                    record, Outcome.REJECTED, update=decoded, rejection=too_late
-                )
-                continue
-            candidate = _Candidate(index, decoded, at, record.offset)
-            current = newest.get(decoded.product_code)
-            if current is None or (candidate.at, candidate.offset) >= (current.at, current.offset):
-                newest[decoded.product_code] = candidate
-                loser = current
-            else:
-                loser = candidate
-            if loser is not None:
-                outcomes[loser.index] = RecordOutcome(
-                    records[loser.index], Outcome.SUPERSEDED, update=loser.update
-                )
-
-        for code, fate in self._write(list(newest.values())).items():
-            candidate = newest[code]
+        decision = decide_batch(
+            records,
+            max_message_bytes=self.max_message_bytes,
+            now=self.clock(),
+            max_future_skew=self.max_future_skew,
+        )
+        outcomes = decision.decided
+        for code, fate in self._write(list(decision.candidates.values())).items():
+            candidate = decision.candidates[code]
             record = records[candidate.index]
             if isinstance(fate, Rejection):
                 outcomes[candidate.index] = RecordOutcome(
@@ -156,9 +67,9 @@ class InventoryService:
 
         final = [outcome for outcome in outcomes if outcome is not None]
         assert len(final) == len(records), "every record gets exactly one outcome"
-        return BatchReport(final, _summarize(final))
+        return BatchReport(final, Summary.of(final))
 
-    def _write(self, candidates: list[_Candidate]) -> dict[str, Outcome | Rejection]:
+    def _write(self, candidates: list[Candidate]) -> dict[str, Outcome | Rejection]:
         """Write the candidates in one transaction; when the database refuses a record's data,
         split the batch until that record is isolated, and reject only it."""
         if not candidates:
@@ -167,15 +78,13 @@ class InventoryService:
             return self._write_once(candidates)
         except StorageRejected as exc:
             if len(candidates) == 1:
-                return {
-                    candidates[0].update.product_code: Rejection(
-                        RejectionReason.STORAGE_REJECTED, str(exc) or type(exc).__name__
-                    )
-                }
+                update = candidates[0].update
+                error = str(exc) or type(exc).__name__
+                return {update.product_code: Rejection(RejectionReason.STORAGE_REJECTED, error)}
         middle = len(candidates) // 2
         return self._write(candidates[:middle]) | self._write(candidates[middle:])
 
-    def _write_once(self, candidates: list[_Candidate]) -> dict[str, Outcome | Rejection]:
+    def _write_once(self, candidates: list[Candidate]) -> dict[str, Outcome | Rejection]:
         """One transaction: the unknown-product policy, then the conditional bulk apply."""
         fates: dict[str, Outcome | Rejection] = {}
         with self.uow as uow:
@@ -201,20 +110,3 @@ class InventoryService:
         if product is None:
             raise UnknownProduct(product_code)
         return StockStatus.of(product.code, product.inventory_count, self.low_stock_threshold)
-
-
-def _summarize(outcomes: list[RecordOutcome]) -> Summary:
-    summary = Summary(records=len(outcomes))
-    for outcome in outcomes:
-        match outcome.outcome:
-            case Outcome.APPLIED:
-                summary.applied += 1
-            case Outcome.STALE:
-                summary.stale += 1
-            case Outcome.SUPERSEDED:
-                summary.superseded += 1
-            case Outcome.REJECTED:
-                summary.rejected += 1
-                assert outcome.rejection is not None
-                summary.by_reason[outcome.rejection.reason.value] += 1
-    return summary
