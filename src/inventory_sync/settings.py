@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
+import importlib.util
+import logging
 import os
 import re
+import tomllib
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -16,8 +20,40 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from inventory_sync.domain.errors import InventorySyncError
+
 CONFIG_ENV = "INVENTORY_SYNC_CONFIG"
+ENV_PREFIX = "INVENTORY_SYNC_"
 SECRET_MASK = "**********"
+NOT_SETTINGS = (
+    "CONFIG",
+    "TEST_",
+    "KAFKA_HOME",
+    "KAFKA_VERSION",
+    "KAFKA_PORT",
+    "KAFKA_CONTROLLER_PORT",
+    "KAFKA_START_TIMEOUT",
+    "KAFKA_JAVA_OPTS",
+    "PG_",
+)
+"""Variables with the prefix that are not settings: the config file, the test and local
+service scripts' own."""
+
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+log = logging.getLogger("inventory_sync.settings")
+
+_DATABASE_SCHEMES = {
+    "sqlite": None,
+    "sqlite+pysqlite": None,
+    "postgresql": "psycopg",
+    "postgresql+psycopg": "psycopg",
+    "postgres": "psycopg",
+}
+
+
+class SettingsError(InventorySyncError, ValueError):
+    """A settings source that cannot be read (a missing or malformed config file)."""
 
 
 class Settings(BaseSettings):
@@ -29,16 +65,16 @@ class Settings(BaseSettings):
 
     kafka_client: Literal["kafka-python", "confluent"] = "kafka-python"
     bootstrap_servers: str = "localhost:9092"
-    topic: str = Field("product_inventory_updates", min_length=1)
-    dlq_topic: str = Field("product_inventory_updates.dlq", min_length=1)
-    group_id: str = Field("inventory-sync", min_length=1)
+    topic: NonEmpty = "product_inventory_updates"
+    dlq_topic: NonEmpty = "product_inventory_updates.dlq"
+    group_id: NonEmpty = "inventory-sync"
     database_url: str = "sqlite:///inventory_sync.db"
-    batch_size: int = Field(500, ge=1, le=100_000)
-    poll_timeout_ms: int = Field(1000, ge=0, le=600_000)
-    low_stock_threshold: int = Field(5, ge=0)
+    batch_size: Annotated[int, Field(ge=1, le=100_000)] = 500
+    poll_timeout_ms: Annotated[int, Field(ge=0, le=600_000)] = 1000
+    low_stock_threshold: Annotated[int, Field(ge=0)] = 5
     unknown_products: Literal["reject", "create"] = "reject"
-    max_message_bytes: int = Field(65_536, ge=1)
-    max_future_skew: timedelta = Field(timedelta(minutes=5), ge=timedelta(0))
+    max_message_bytes: Annotated[int, Field(ge=1)] = 65_536
+    max_future_skew: Annotated[timedelta, Field(ge=timedelta(0))] = timedelta(minutes=5)
     """How far ahead of this worker's clock an event's time may be (seconds, or ISO 8601
     such as PT5M); a later one is rejected as from_the_future."""
 
@@ -50,13 +86,14 @@ class Settings(BaseSettings):
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
 
-    metrics_port: int | None = Field(None, ge=1, le=65_535)
+    metrics_port: Annotated[int, Field(ge=1, le=65_535)] | None = None
+    metrics_host: NonEmpty = "127.0.0.1"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 
-    products_table: str = Field("products", min_length=1)
-    code_column: str = Field("code", min_length=1)
-    count_column: str = Field("inventory_count", min_length=1)
+    products_table: NonEmpty = "products"
+    code_column: NonEmpty = "code"
+    count_column: NonEmpty = "inventory_count"
     updated_at_column: str | None = "inventory_updated_at"
     name_column: str | None = "name"
 
@@ -64,6 +101,39 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value == "" else value
+
+    @field_validator("bootstrap_servers")
+    @classmethod
+    def _host_port_list(cls, value: str) -> str:
+        """host:port[,host:port...], each port a number from 1 to 65535."""
+        servers = [server.strip() for server in value.split(",")]
+        if not value.strip() or not all(servers):
+            raise ValueError(f"{value!r} is not a list of host:port")
+        for server in servers:
+            host, colon, port = server.rpartition(":")
+            if not colon or not host:
+                raise ValueError(f"{server!r} has no port: write host:port, e.g. {server}:9092")
+            if not port.isdigit() or not 1 <= int(port) <= 65_535:
+                raise ValueError(f"{server!r}: the port must be a number from 1 to 65535")
+        return ",".join(servers)
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        """SQLite or PostgreSQL, with its driver installed."""
+        scheme, sep, _ = value.partition("://")
+        if not sep:
+            raise ValueError(f"{mask_url_password(value)!r} is not a database URL")
+        if scheme not in _DATABASE_SCHEMES:
+            raise ValueError(
+                f"{scheme} is not supported: use sqlite:///FILE or postgresql://USER@HOST/DB"
+            )
+        driver = _DATABASE_SCHEMES[scheme]
+        if driver is not None and importlib.util.find_spec(driver) is None:
+            raise ValueError(
+                f"PostgreSQL needs the {driver} package: pip install 'inventory-sync[postgres]'"
+            )
+        return value
 
     @field_validator("max_future_skew", mode="before")
     @classmethod
@@ -85,6 +155,9 @@ class Settings(BaseSettings):
         path = config_file or os.environ.get(CONFIG_ENV)
         if path and not Path(path).is_file():
             raise FileNotFoundError(f"config file not found: {path}")
+        if path:
+            _check_toml(Path(path))
+        _warn_unknown_variables()
         _toml_file.path = Path(path) if path else None
         try:
             return cls(**given)
@@ -115,9 +188,45 @@ class Settings(BaseSettings):
         return shown
 
 
+def _check_toml(path: Path) -> None:
+    """A config file that is not TOML fails here with its name, line and column."""
+    try:
+        tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {path}: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"config file {path}: {exc}") from None
+
+
+def _warn_unknown_variables() -> None:
+    """An INVENTORY_SYNC_* variable that names no setting is a typo: say so, with the
+    nearest name, instead of ignoring it."""
+    names = [name.upper() for name in Settings.model_fields]
+    for variable in sorted(os.environ):
+        if not variable.startswith(ENV_PREFIX):
+            continue
+        name = variable[len(ENV_PREFIX) :]
+        if name in names or name.startswith(NOT_SETTINGS):
+            continue
+        nearest = difflib.get_close_matches(name, names, n=1)
+        hint = f"; did you mean {ENV_PREFIX}{nearest[0]}?" if nearest else ""
+        log.warning("%s names no setting and is ignored%s", variable, hint)
+
+
 def mask_url_password(url: str) -> str:
-    """postgresql://user:secret@host/db -> postgresql://user:**********@host/db"""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", lambda m: f"{m.group(1)}{SECRET_MASK}@", url)
+    """Every password a database URL can carry, masked, whether or not the URL parses:
+    postgresql://user:secret@host/db -> postgresql://user:**********@host/db, and likewise
+    ://:secret@host, user:secret@host (no scheme) and ?password=secret."""
+    url = re.sub(r"(?i)([?&;](?:password|passwd|pwd)=)[^&;#]*", rf"\g<1>{SECRET_MASK}", url)
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    before_query = rest.split("?", 1)[0]
+    at = before_query.rfind("@")
+    if at < 0 or ":" not in before_query[:at]:
+        return url
+    user = before_query[:at].split(":", 1)[0]
+    return f"{scheme}{sep}{user}:{SECRET_MASK}{rest[at:]}"
 
 
 class _TomlFile:

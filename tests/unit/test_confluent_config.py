@@ -84,7 +84,7 @@ def test_librdkafka_accepts_every_property_the_sink_sets() -> None:
 
 def _sasl_without_brokers() -> Settings:
     return Settings(
-        bootstrap_servers="",
+        bootstrap_servers="127.0.0.1:1",  # nothing listens: no broker is reached
         security_protocol="SASL_PLAINTEXT",
         sasl_mechanism="PLAIN",
         sasl_username="shop",
