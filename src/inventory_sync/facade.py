@@ -1,12 +1,13 @@
-"""InventorySync: the library API a shop backend embeds (run, stop, stock_status)."""
+"""InventorySync: the library API a shop backend embeds (run or start, stop, stock_status)."""
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from collections.abc import Callable
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from dependency_injector import providers
 
@@ -20,11 +21,15 @@ if TYPE_CHECKING:
 
     from inventory_sync.entrypoints.worker import Worker
 
+log = logging.getLogger("inventory_sync")
+
 
 class InventorySync:
     """Runs the worker and answers stock questions, over the adapters the settings choose.
 
-    Pass `engine=` to share the shop's own SQLAlchemy engine (and its pool).
+    Pass `engine=` to share the shop's own SQLAlchemy engine (and its pool). It can run,
+    stop and run again; `start()` runs it in a background thread, and as a context manager
+    it is started on enter and stopped on exit (a web app's lifespan).
     """
 
     def __init__(
@@ -39,7 +44,8 @@ class InventorySync:
         if engine is not None:
             self.container.engine.override(providers.Object(engine))
         self._worker: Worker | None = None
-        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._failure: BaseException | None = None
         self._lock = threading.Lock()
 
     def run(
@@ -51,29 +57,54 @@ class InventorySync:
     ) -> Summary:
         """Consume until stop(), SIGINT/SIGTERM (in the main thread), max_records or idleness.
 
-        The batch in hand is finished and committed before it returns.
+        The batch in hand is finished and committed before it returns. Raises
+        PermanentFault when a fault that retrying cannot clear stops the worker.
         """
-        require_client(self.settings)
-        with self._lock:
-            if self._stopped.is_set():
-                return Summary()
-            worker: Worker = self.container.worker(on_batch=on_batch)
-            self._worker = worker
+        worker = self._new_worker(on_batch)
         restore = _stop_on_signals(worker.stop)
         try:
-            return worker.run(max_records=max_records, idle_timeout_s=idle_timeout_s)
+            return self._run(worker, max_records, idle_timeout_s)
         finally:
             restore()
-            _close(worker.source, worker.dead_letters)
-            with self._lock:
-                self._worker = None
 
-    def stop(self) -> None:
-        """Ask run() to finish its batch, commit and return; safe from any thread."""
+    def start(self, *, on_batch: Callable[[BatchReport], None] | None = None) -> None:
+        """Run in a background thread and return at once; stop() ends it."""
+        worker = self._new_worker(on_batch)
+        thread = threading.Thread(
+            target=self._run_in_background, args=(worker,), name="inventory-sync", daemon=True
+        )
+        self._thread = thread
+        thread.start()
+
+    def stop(self, timeout_s: float | None = None) -> None:
+        """Finish the batch in hand, commit it and end the run; safe from any thread.
+
+        Waits for a background run (start()) to end, and raises what stopped it, if anything
+        did. A no-op when nothing runs.
+        """
         with self._lock:
-            self._stopped.set()
             if self._worker is not None:
                 self._worker.stop()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout_s)
+            if not thread.is_alive():
+                self._thread = None
+        failure, self._failure = self._failure, None
+        if failure is not None:
+            raise failure
+
+    @property
+    def running(self) -> bool:
+        with self._lock:
+            return self._worker is not None
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
 
     def stock_status(self, product_code: str) -> StockStatus:
         """The status a product page shows; raises inventory_sync.UnknownProduct."""
@@ -86,9 +117,40 @@ class InventorySync:
         return upgrade(self.container.engine())
 
     def close(self) -> None:
-        """Dispose of the engine this instance created (a shared engine is left alone)."""
+        """Stop a run, and dispose of the engine this instance created (a shared engine is
+        left alone)."""
+        self.stop()
         if not self.container.engine.overridden:
             self.container.engine().dispose()
+
+    def _new_worker(self, on_batch: Callable[[BatchReport], None] | None) -> Worker:
+        require_client(self.settings)
+        with self._lock:
+            if self._worker is not None:
+                raise RuntimeError("this InventorySync is already running; stop() it first")
+            worker: Worker = self.container.worker(on_batch=on_batch)
+            self._worker = worker
+        return worker
+
+    def _run(
+        self, worker: Worker, max_records: int | None, idle_timeout_s: float | None
+    ) -> Summary:
+        try:
+            return worker.run(max_records=max_records, idle_timeout_s=idle_timeout_s)
+        finally:
+            try:
+                worker.source.close()
+            finally:
+                worker.dead_letters.close()
+                with self._lock:
+                    self._worker = None
+
+    def _run_in_background(self, worker: Worker) -> None:
+        try:
+            self._run(worker, None, None)
+        except BaseException as exc:
+            log.exception("the background run stopped")
+            self._failure = exc
 
 
 def _stop_on_signals(stop: Callable[[], None]) -> Callable[[], None]:
@@ -106,10 +168,3 @@ def _stop_on_signals(stop: Callable[[], None]) -> Callable[[], None]:
             signal.signal(sig, old)
 
     return restore
-
-
-def _close(*resources: object) -> None:
-    for resource in resources:
-        close = getattr(resource, "close", None)
-        if callable(close):
-            close()

@@ -100,6 +100,10 @@ class DeadLetterSink(Protocol):
         offsets of their batch are committed."""
         ...
 
+    def close(self) -> None:
+        """Release the producer or file; letters sent but not waited for may be lost."""
+        ...
+
 
 class RecordSource(Protocol):
     def poll(self, max_records: int, timeout_s: float) -> list[Record]:
