@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+# The contract suites live outside test_*.py modules: have pytest explain their failures too.
+pytest.register_assert_rewrite("tests.contracts")
+
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 

@@ -371,12 +371,12 @@ def test_dead_letters_carry_the_original_record_and_every_inventory_sync_header(
     )
     tombstone = Record(None, None, settings.topic, 0, 42, T0 + timedelta(milliseconds=1))
 
-    make_sink().publish(
+    make_sink().send(
         [
             dead_letter(original, RejectionReason.INVALID_PAYLOAD, "inventory_count: >= 0"),
             dead_letter(tombstone, RejectionReason.MALFORMED_JSON, "value is null"),
         ]
-    )
+    ).wait()
 
     letter, null_letter = read_topic(settings, settings.dlq_topic, 2)
     assert (letter.key, letter.value) == (original.key, original.value)
@@ -416,11 +416,11 @@ def test_sending_to_an_unreachable_broker_raises_transient_error_within_seconds(
     sink = make_sink(away, timeout_s=1)
 
     waited = _failure_of(lambda: sink.send(letters).wait())
-    published = _failure_of(lambda: sink.publish(letters))
+    again = _failure_of(lambda: sink.send(letters).wait())  # with the producer replaced
 
     assert isinstance(waited, TransientError), waited
     assert "dead letter" in str(waited)
-    assert isinstance(published, TransientError), published
+    assert isinstance(again, TransientError), again
 
 
 def _failure_of(call: Callable[[], object]) -> BaseException | None:
@@ -444,7 +444,7 @@ def _failure_of(call: Callable[[], object]) -> BaseException | None:
 
 def publish_dead_letters(sink: Any, settings: Settings, count: int) -> None:
     at = datetime(2024, 5, 1, tzinfo=UTC)
-    sink.publish(
+    sink.send(
         [
             dead_letter(
                 Record(f"SKU-{i}".encode(), f"bad {i}".encode(), settings.topic, 0, i, at),
@@ -453,7 +453,7 @@ def publish_dead_letters(sink: Any, settings: Settings, count: int) -> None:
             )
             for i in range(count)
         ]
-    )
+    ).wait()
 
 
 def test_reading_the_dead_letters_shows_them_and_commits_nothing(

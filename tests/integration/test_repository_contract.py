@@ -1,218 +1,30 @@
-"""One contract for every ProductRepository and UnitOfWork: the fake, SQLite and PostgreSQL.
+"""The repository contract (tests/contracts/repository.py) on SQLite and PostgreSQL.
 
-The in-memory fake that the service's tests rely on passes the same tests as the real
-adapters, so it cannot drift from them.
+The in-memory fake passes the same tests with the unit tests (tests/unit/test_contract_memory.py),
+so it cannot drift from these adapters.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, timedelta, timezone
 
 import pytest
 
-from inventory_sync.adapters.memory import InMemoryRepository, InMemoryUnitOfWork
 from inventory_sync.adapters.sql.unit_of_work import SqlUnitOfWork
-from inventory_sync.domain.errors import StorageRejected
-from inventory_sync.domain.model import Product, StockChange
-from inventory_sync.domain.ports import ApplyResult, UnitOfWork
-from tests.integration.sql_support import T0, engine_on
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
-def uow(request: pytest.FixtureRequest) -> Iterator[UnitOfWork]:
-    """An empty product catalogue behind each implementation of the ports."""
-    if request.param == "memory":
-        yield InMemoryUnitOfWork(InMemoryRepository())
-        return
-    fixture = "sqlite_url" if request.param == "sqlite" else "fresh_postgres_url"
-    with engine_on(request.getfixturevalue(fixture)) as engine:
-        yield SqlUnitOfWork(engine)
-
-
-def given(uow: UnitOfWork, *products: Product) -> None:
-    with uow:
-        uow.products.add(list(products))
-        uow.commit()
-
-
-def apply(uow: UnitOfWork, *changes: StockChange) -> ApplyResult:
-    with uow:
-        result = uow.products.apply(list(changes))
-        uow.commit()
-    return result
-
-
-def stored(uow: UnitOfWork, code: str) -> Product | None:
-    with uow:
-        return uow.products.get(code)
-
-
-def test_added_products_can_be_got_and_are_listed_by_code(uow: UnitOfWork) -> None:
-    given(uow, Product("B-2", "Bolt", 7), Product("A-1", "Anchor", 3, T0))
-
-    assert stored(uow, "A-1") == Product("A-1", "Anchor", 3, T0)
-    assert stored(uow, "missing") is None
-    with uow:
-        assert uow.products.list() == [Product("A-1", "Anchor", 3, T0), Product("B-2", "Bolt", 7)]
-
-
-def test_adding_an_existing_code_leaves_the_stored_product_as_it_is(uow: UnitOfWork) -> None:
-    given(uow, Product("A-1", "Anchor", 3))
-
-    given(uow, Product("A-1", "Other name", 99), Product("B-2", "Bolt"), Product("B-2", "Twice"))
-
-    with uow:
-        assert uow.products.list() == [Product("A-1", "Anchor", 3), Product("B-2", "Bolt", 0)]
-
-
-def test_known_codes_answers_for_tens_of_thousands_of_codes_in_one_call(uow: UnitOfWork) -> None:
-    given(uow, *(Product(f"P-{n}", f"Product {n}") for n in range(0, 45_000, 2)))
-    asked = [f"P-{n}" for n in range(45_000)] + ["P-0"]
-
-    with uow:
-        known = uow.products.known_codes(asked)
-
-    assert known == {f"P-{n}" for n in range(0, 45_000, 2)}
-
-
-def test_known_codes_of_no_codes_is_empty(uow: UnitOfWork) -> None:
-    with uow:
-        assert uow.products.known_codes([]) == set()
-
-
-def test_apply_reports_which_products_were_applied_stale_and_unknown(uow: UnitOfWork) -> None:
-    given(uow, Product("NEW", "n", 1, T0), Product("OLD", "o", 1, T0 + timedelta(hours=1)))
-
-    result = apply(
-        uow,
-        StockChange("NEW", 5, T0 + timedelta(minutes=30)),
-        StockChange("OLD", 5, T0 + timedelta(minutes=30)),
-        StockChange("GHOST", 5, T0),
-    )
-
-    assert result == ApplyResult(frozenset({"NEW"}), frozenset({"OLD"}), frozenset({"GHOST"}))
-    assert stored(uow, "NEW") == Product("NEW", "n", 5, T0 + timedelta(minutes=30))
-    assert stored(uow, "OLD") == Product("OLD", "o", 1, T0 + timedelta(hours=1))
-    assert stored(uow, "GHOST") is None
-
-
-def test_applying_nothing_reports_nothing(uow: UnitOfWork) -> None:
-    assert apply(uow) == ApplyResult()
-
-
-def test_an_older_update_never_overwrites_a_newer_count(uow: UnitOfWork) -> None:
-    given(uow, Product("A-1", "Anchor"))
-    apply(uow, StockChange("A-1", 8, T0))
-
-    result = apply(uow, StockChange("A-1", 3, T0 - timedelta(microseconds=1)))
-
-    assert result.stale == {"A-1"}
-    assert stored(uow, "A-1") == Product("A-1", "Anchor", 8, T0)
-
-
-def test_an_update_as_old_as_the_stored_count_overwrites_it(uow: UnitOfWork) -> None:
-    given(uow, Product("A-1", "Anchor", 8, T0))
-
-    result = apply(uow, StockChange("A-1", 3, T0))
-
-    assert result.applied == {"A-1"}
-    assert stored(uow, "A-1") == Product("A-1", "Anchor", 3, T0)
-
-
-def test_a_product_without_an_update_time_takes_any_update(uow: UnitOfWork) -> None:
-    given(uow, Product("A-1", "Anchor", 8))
-
-    result = apply(uow, StockChange("A-1", 3, T0 - timedelta(days=3650)))
-
-    assert result.applied == {"A-1"}
-    assert stored(uow, "A-1") == Product("A-1", "Anchor", 3, T0 - timedelta(days=3650))
-
-
-def test_update_times_come_back_in_utc_to_the_microsecond(uow: UnitOfWork) -> None:
-    given(uow, Product("A-1", "Anchor"))
-    paris_summer = timezone(timedelta(hours=2))
-    at = T0.astimezone(paris_summer) + timedelta(microseconds=123_456)
-
-    apply(uow, StockChange("A-1", 3, at))
-
-    product = stored(uow, "A-1")
-    assert product is not None
-    assert product.inventory_updated_at is not None
-    assert product.inventory_updated_at == at
-    assert product.inventory_updated_at.utcoffset() == timedelta(0)
-    assert product.inventory_updated_at.tzinfo == UTC
-
-
-def test_times_in_other_offsets_compare_as_instants(uow: UnitOfWork) -> None:
-    given(uow, Product("A-1", "Anchor"))
-    apply(uow, StockChange("A-1", 8, T0))
-    earlier_in_tokyo = (T0 - timedelta(minutes=1)).astimezone(timezone(timedelta(hours=9)))
-
-    assert apply(uow, StockChange("A-1", 3, earlier_in_tokyo)).stale == {"A-1"}
-
-
-def test_a_naive_update_time_is_refused(uow: UnitOfWork) -> None:
-    given(uow, Product("A-1", "Anchor"))
-
-    with uow, pytest.raises(ValueError, match="naive"):
-        uow.products.apply([StockChange("A-1", 3, T0.replace(tzinfo=None))])
-
-
-def test_a_negative_count_is_refused_by_storage(uow: UnitOfWork) -> None:
-    given(uow, Product("A-1", "Anchor", 8), Product("B-2", "Bolt", 8))
-
-    with uow, pytest.raises(StorageRejected):
-        uow.products.apply([StockChange("A-1", 3, T0), StockChange("B-2", -1, T0)])
-
-    assert stored(uow, "A-1") == Product("A-1", "Anchor", 8)
-
-
-def test_a_product_with_a_negative_count_cannot_be_added(uow: UnitOfWork) -> None:
-    with uow, pytest.raises(StorageRejected):
-        uow.products.add([Product("A-1", "Anchor", 1), Product("B-2", "Bolt", -1)])
-
-    with uow:
-        assert uow.products.list() == []
-
-
-def test_nothing_is_kept_unless_the_unit_of_work_commits(uow: UnitOfWork) -> None:
-    with uow:
-        uow.products.add([Product("A-1", "Anchor")])
-        assert uow.products.get("A-1") == Product("A-1", "Anchor")
-
-    assert stored(uow, "A-1") is None
-
-
-def test_a_rolled_back_apply_leaves_the_count_as_it_was(uow: UnitOfWork) -> None:
-    given(uow, Product("A-1", "Anchor", 8))
-
-    with uow:
-        assert uow.products.apply([StockChange("A-1", 3, T0)]).applied == {"A-1"}
-        assert uow.products.get("A-1") == Product("A-1", "Anchor", 3, T0)
-
-    assert stored(uow, "A-1") == Product("A-1", "Anchor", 8)
-
-
-def test_an_error_inside_the_unit_of_work_rolls_it_back(uow: UnitOfWork) -> None:
-    given(uow, Product("A-1", "Anchor", 8))
-
-    def fail_after_applying() -> None:
-        with uow:
-            uow.products.apply([StockChange("A-1", 3, T0)])
-            raise KeyError("boom")
-
-    with pytest.raises(KeyError):
-        fail_after_applying()
-
-    assert stored(uow, "A-1") == Product("A-1", "Anchor", 8)
-
-
-def test_the_unit_of_work_can_be_entered_again_after_it_exits(uow: UnitOfWork) -> None:
-    for count in range(3):
-        with uow:
-            uow.products.add([Product(f"P-{count}", "p")])
-            uow.commit()
-
-    with uow:
-        assert [p.code for p in uow.products.list()] == ["P-0", "P-1", "P-2"]
+from inventory_sync.domain.ports import UnitOfWork
+from tests.contracts.repository import RepositoryContract
+from tests.integration.sql_support import engine_on
+
+
+class TestSqliteRepository(RepositoryContract):
+    @pytest.fixture
+    def uow(self, sqlite_url: str) -> Iterator[UnitOfWork]:
+        with engine_on(sqlite_url) as engine:
+            yield SqlUnitOfWork(engine)
+
+
+class TestPostgresRepository(RepositoryContract):
+    @pytest.fixture
+    def uow(self, fresh_postgres_url: str) -> Iterator[UnitOfWork]:
+        with engine_on(fresh_postgres_url) as engine:
+            yield SqlUnitOfWork(engine)

@@ -28,6 +28,8 @@ def test_lines_without_a_time_apply_in_file_order_across_batches(tmp_path: Path)
     path.write_bytes(b"\n".join(event("SKU-1", count) for count in range(25)))
     service, repository = service_with({"SKU-1": 100})
     sink = InMemoryDeadLetterSink()
-    summary = Worker(JsonLinesSource(path), service, sink, batch_size=7).run(idle_timeout_s=0)
+    source = JsonLinesSource(path)
+    summary = Worker(source, service, sink, batch_size=7).run(idle_timeout_s=0)
     assert summary.records == 25
     assert repository.products["SKU-1"].inventory_count == 24
+    assert source.committed == 26  # like a consumer group's offset: the next line to read

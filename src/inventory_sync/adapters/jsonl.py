@@ -11,6 +11,9 @@ from typing import BinaryIO, TextIO
 from inventory_sync.domain.model import Record
 from inventory_sync.domain.ports import Acknowledged, DeadLetter
 
+PARTITION = 0
+"""A file is one partition."""
+
 
 class JsonLinesSource:
     """Each non-blank line is a record whose offset is its line number (from 1) and whose
@@ -36,12 +39,19 @@ class JsonLinesSource:
             self._line_number += 1
             value = line.rstrip(b"\r\n")
             if value.strip():
-                batch.append(Record(None, value, self.topic, 0, self._line_number, now))
+                batch.append(Record(None, value, self.topic, PARTITION, self._line_number, now))
         return batch
 
     def commit(self, records: Sequence[Record]) -> None:
-        if records:
-            self.committed = max(self.committed, records[-1].offset)
+        """Like a consumer group's commit: the next line to read, the highest line + 1 of the
+        records of this file (the one partition it has)."""
+        lines = [
+            record.offset
+            for record in records
+            if (record.topic, record.partition) == (self.topic, PARTITION)
+        ]
+        if lines:
+            self.committed = max(self.committed, max(lines) + 1)
 
     def pause(self) -> None:
         self._paused = True

@@ -83,14 +83,26 @@ def _refuse_negative_counts(counts: Iterable[tuple[str, int]]) -> None:
 
 
 class InMemoryUnitOfWork:
-    """Snapshots the repository on enter and restores it unless committed."""
+    """Snapshots the repository on enter and on commit, and restores the last snapshot on exit.
+
+    Like SqlUnitOfWork, its products exist only inside `with uow:`, and it cannot be entered
+    again before it exits; tests inspect the fake's state through `repository`.
+    """
 
     def __init__(self, products: InMemoryRepository | None = None) -> None:
-        self.products = products if products is not None else InMemoryRepository()
+        self.repository = products if products is not None else InMemoryRepository()
         self._snapshot: dict[str, Product] | None = None
 
+    @property
+    def products(self) -> InMemoryRepository:
+        if self._snapshot is None:
+            raise RuntimeError("the unit of work's products exist only inside `with uow:`")
+        return self.repository
+
     def __enter__(self) -> Self:
-        self._snapshot = dict(self.products.products)
+        if self._snapshot is not None:
+            raise RuntimeError("this unit of work is already entered")
+        self._snapshot = dict(self.repository.products)
         return self
 
     def __exit__(
@@ -100,11 +112,12 @@ class InMemoryUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         if self._snapshot is not None:
-            self.products.products = self._snapshot
+            self.repository.products = self._snapshot
             self._snapshot = None
 
     def commit(self) -> None:
-        self._snapshot = None
+        """Keep what was done so far; what follows is rolled back unless committed again."""
+        self._snapshot = dict(self.products.products)
 
 
 class InMemoryDeadLetterSink:
@@ -114,9 +127,13 @@ class InMemoryDeadLetterSink:
         self.letters: list[DeadLetter] = []
         self.transient_failures = 0
         """How many of the next deliveries fail as if the broker were away."""
+        self.closed = False
 
     def send(self, letters: Sequence[DeadLetter]) -> InMemoryDelivery:
         return InMemoryDelivery(self, list(letters))
+
+    def close(self) -> None:
+        self.closed = True
 
 
 class InMemoryDelivery:
@@ -135,7 +152,11 @@ class InMemoryDelivery:
 
 
 class InMemoryRecordSource:
-    """One partition of a topic in memory, with a committed offset like a consumer group's."""
+    """One partition of a topic in memory, with a committed offset like a consumer group's.
+
+    The partition is this member's until revoke() gives it away (as a rebalance would) and
+    assign() brings it back: meanwhile poll hands out nothing of it and commit skips it.
+    """
 
     def __init__(self, topic: str = "product_inventory_updates", partition: int = 0) -> None:
         self.topic = topic
@@ -143,6 +164,7 @@ class InMemoryRecordSource:
         self.records: list[Record] = []
         self.position = 0
         self.committed = 0
+        self.assigned = {partition}
         self.paused = False
         self.closed = False
 
@@ -167,15 +189,31 @@ class InMemoryRecordSource:
         return record
 
     def poll(self, max_records: int, timeout_s: float) -> list[Record]:
-        batch = [] if self.paused else self.records[self.position : self.position + max_records]
+        flowing = not self.paused and self.partition in self.assigned
+        batch = self.records[self.position : self.position + max_records] if flowing else []
         self.position += len(batch)
         if not batch and timeout_s > 0:
             time.sleep(timeout_s)
         return batch
 
     def commit(self, records: Sequence[Record]) -> None:
-        if records:
-            self.committed = max(self.committed, max(record.offset for record in records) + 1)
+        """Per partition, the highest offset + 1, for the partitions this member owns only."""
+        owned = [
+            record.offset
+            for record in records
+            if record.topic == self.topic and record.partition in self.assigned
+        ]
+        if owned:
+            self.committed = max(self.committed, max(owned) + 1)
+
+    def revoke(self) -> None:
+        """The partition moves to another member of the group."""
+        self.assigned.discard(self.partition)
+
+    def assign(self) -> None:
+        """The partition comes back, and with it the group's committed offset."""
+        self.assigned.add(self.partition)
+        self.position = self.committed
 
     def pause(self) -> None:
         self.paused = True
@@ -184,6 +222,8 @@ class InMemoryRecordSource:
         self.paused = False
 
     def lag(self) -> dict[int, int]:
+        if self.partition not in self.assigned:
+            return {}
         return {self.partition: len(self.records) - self.position}
 
     def close(self) -> None:
