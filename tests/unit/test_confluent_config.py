@@ -4,6 +4,7 @@ names, the choice of client in the container, messages -> records, and commit fa
 from __future__ import annotations
 
 import importlib.util
+import logging
 from datetime import UTC, datetime
 
 import pytest
@@ -78,7 +79,7 @@ def test_librdkafka_accepts_every_property_the_sink_sets() -> None:
     record = Record(b"k", b"v", "t", 0, 0, datetime.now(UTC))
     letter = DeadLetter(record, Rejection(RejectionReason.UNKNOWN_PRODUCT, "unknown"))
     with pytest.raises(TransientError, match="not acknowledged"):  # not a KafkaException
-        sink.publish([letter])
+        sink.send([letter]).wait()
     sink.close()
 
 
@@ -185,11 +186,32 @@ OFFSETS = [TopicPartition("t", 0, 10)]
         KafkaError.REBALANCE_IN_PROGRESS,
         KafkaError.UNKNOWN_MEMBER_ID,
         KafkaError.ILLEGAL_GENERATION,
-        KafkaError._NO_OFFSET,
+        KafkaError.FENCED_INSTANCE_ID,
+        KafkaError.STALE_MEMBER_EPOCH,
+        KafkaError._ASSIGNMENT_LOST,
     ],
 )
-def test_a_commit_the_group_refused_is_left_to_the_next_owner(code: int) -> None:
-    check_commit(KafkaError(code), OFFSETS)  # no exception: the records are replayed
+def test_a_commit_the_group_refused_is_left_to_the_next_owner(
+    code: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    offsets = [TopicPartition("t", 0, 10), TopicPartition("t", 3, 7)]
+
+    with caplog.at_level(logging.DEBUG, logger="inventory_sync.kafka"):
+        check_commit(KafkaError(code), offsets)  # returns: nothing raised, nothing re-raised
+
+    [warning] = caplog.records
+    assert warning.levelno == logging.WARNING
+    assert "t[0]@10, t[3]@7" in warning.getMessage()
+    assert "next owner replays" in warning.getMessage()
+
+
+def test_a_commit_with_no_offset_to_store_is_no_fault_at_all(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger="inventory_sync.kafka"):
+        check_commit(KafkaError(KafkaError._NO_OFFSET), OFFSETS)
+
+    assert caplog.records == []
 
 
 @pytest.mark.parametrize(
