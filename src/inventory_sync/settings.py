@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     dlq_topic: NonEmpty = "product_inventory_updates.dlq"
     group_id: NonEmpty = "inventory-sync"
     database_url: str = "sqlite:///inventory_sync.db"
+    sqlite_wal: bool = False
+    """Switch a SQLite file to WAL journal mode (it stays so for every user of the file)."""
     batch_size: Annotated[int, Field(ge=1, le=100_000)] = 500
     poll_timeout_ms: Annotated[int, Field(ge=0, le=600_000)] = 1000
     low_stock_threshold: Annotated[int, Field(ge=0)] = 5

@@ -24,8 +24,16 @@ def test_a_postgresql_url_gets_the_psycopg_3_driver_and_pre_ping(scheme: str) ->
     assert engine.pool._pre_ping
 
 
-def test_a_sqlite_file_is_opened_in_wal_mode_with_a_busy_timeout(sqlite_url: str) -> None:
+def test_a_sqlite_file_keeps_its_journal_mode_and_gets_a_busy_timeout(sqlite_url: str) -> None:
     engine = create_engine_from_url(sqlite_url)
+    try:
+        assert pragmas(engine) == ("delete", 5000, 1)
+    finally:
+        engine.dispose()
+
+
+def test_a_sqlite_file_is_switched_to_wal_only_when_the_setting_asks(sqlite_url: str) -> None:
+    engine = create_engine_from_url(sqlite_url, sqlite_wal=True)
     try:
         assert pragmas(engine) == ("wal", 5000, 1)
     finally:

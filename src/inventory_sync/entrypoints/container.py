@@ -34,7 +34,7 @@ class ConfluentNotInstalled(RuntimeError):
 def make_engine(settings: Settings) -> Engine:
     from inventory_sync.adapters.sql.engine import create_engine_from_url
 
-    return create_engine_from_url(settings.database_url)
+    return create_engine_from_url(settings.database_url, sqlite_wal=settings.sqlite_wal)
 
 
 def make_mapping(settings: Settings) -> TableMapping:

@@ -9,8 +9,12 @@ import sqlalchemy as sa
 SQLITE_BUSY_TIMEOUT_MS = 5_000
 
 
-def create_engine_from_url(url: str) -> sa.Engine:
-    """An engine for a database URL: PostgreSQL through psycopg 3, SQLite with its pragmas set."""
+def create_engine_from_url(url: str, *, sqlite_wal: bool = False) -> sa.Engine:
+    """An engine for a database URL: PostgreSQL through psycopg 3, SQLite with its pragmas set.
+
+    SQLite's journal mode is a property of the file, shared with the shop that owns it, so it
+    is switched to WAL (readers never block the writer) only when `sqlite_wal` asks for it.
+    """
     parsed = sa.make_url(url)
     if parsed.drivername in {"postgresql", "postgres"}:
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -19,7 +23,8 @@ def create_engine_from_url(url: str) -> sa.Engine:
         return sa.create_engine(parsed, pool_pre_ping=True)
     engine = sa.create_engine(parsed)
     if backend == "sqlite":
-        sa.event.listen(engine, "connect", _sqlite_pragmas(wal=not _in_memory(parsed)))
+        wal = sqlite_wal and not _in_memory(parsed)
+        sa.event.listen(engine, "connect", _sqlite_pragmas(wal=wal))
     return engine
 
 
@@ -33,7 +38,7 @@ def _in_memory(url: sa.URL) -> bool:
 
 
 def _sqlite_pragmas(*, wal: bool) -> Any:
-    """A connect hook: readers never block the writer (WAL), a writer waits for a busy lock."""
+    """A connect hook: a writer waits for a busy lock; with `wal`, readers never block it."""
 
     def set_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
