@@ -285,3 +285,21 @@ def test_a_rejected_future_event_does_not_supersede_the_valid_one_before_it() ->
 
     assert [o.outcome for o in report.outcomes] == [Outcome.APPLIED, Outcome.REJECTED]
     assert repository.products["SKU-1"].inventory_count == 3
+
+
+@pytest.mark.parametrize(
+    "occurred_at", ["1700000000", "2026-01-01T00:00:00", "2026-01-01", "yesterday"]
+)
+def test_an_occurred_at_that_is_not_rfc_3339_with_an_offset_is_an_invalid_payload(
+    occurred_at: str,
+) -> None:
+    svc, _ = service()
+    value = b'{"product_code": "SKU-1", "inventory_count": 1, "occurred_at": "%s"}' % (
+        occurred_at.encode()
+    )
+
+    [outcome] = svc.apply_batch([record(value)]).outcomes
+
+    assert outcome.rejection is not None
+    assert outcome.rejection.reason == "invalid_payload"
+    assert outcome.rejection.error.startswith("occurred_at: ")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 MAX_INVENTORY_COUNT = 2_147_483_647
 PRODUCT_CODE_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
@@ -26,7 +27,20 @@ def _in_utc(value: datetime) -> datetime:
         ) from None
 
 
-UtcTimestamp = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+_RFC_3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _rfc_3339(value: object) -> object:
+    """Only an RFC 3339 date-time with an offset: pydantic alone would also read "1700000000"
+    as seconds since the epoch, which the contract does not allow."""
+    if not isinstance(value, str):
+        return value  # not a string: the strict datetime check refuses it
+    if not _RFC_3339.fullmatch(value):
+        raise ValueError(f"{value[:40]!r} is not an RFC 3339 timestamp with an offset")
+    return datetime.fromisoformat(value.upper())
+
+
+UtcTimestamp = Annotated[AwareDatetime, BeforeValidator(_rfc_3339), AfterValidator(_in_utc)]
 
 
 @dataclass(frozen=True, slots=True)
