@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     count_column: NonEmpty = "inventory_count"
     updated_at_column: str | None = "inventory_updated_at"
     name_column: str | None = "name"
+    create_defaults: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+    """Column values for the other NOT NULL columns of a shop's table, used when
+    unknown_products = create inserts a product (JSON in the environment)."""
 
     @field_validator("updated_at_column", "name_column", "sasl_mechanism", mode="before")
     @classmethod

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from inventory_sync.adapters.sql.tables import TableMapping
 from inventory_sync.adapters.sql.unit_of_work import SqlUnitOfWork
-from inventory_sync.domain.model import Product, StockChange
+from inventory_sync.domain.model import Product, Record, StockChange
 from inventory_sync.domain.ports import ApplyResult
 from tests.integration.sql_support import (
     SHOP_MAPPING,
@@ -132,3 +132,54 @@ def test_adding_to_a_shops_table_fills_only_the_mapped_columns(shop: sa.Engine) 
             ("SKU-1", 3)
         ]
     assert shop_product.name == SHOP_MAPPING.table
+
+
+SHOP_SETTINGS = {
+    "products_table": "shop_product",
+    "code_column": "sku",
+    "count_column": "stock",
+    "updated_at_column": "stock_changed_at",
+}
+
+
+def test_a_shops_table_without_a_name_column_is_read_and_written_with_the_defaults(
+    shop: sa.Engine,
+) -> None:
+    """name_column defaults to `name`, which this table lacks: it is needed only to create."""
+    from inventory_sync.settings import Settings
+
+    mapping = TableMapping.from_settings(Settings(**SHOP_SETTINGS))  # type: ignore[arg-type]
+
+    assert mapping.name_column is None
+    assert apply(shop, mapping, StockChange("SKU-1", 4, T0)).applied == {"SKU-1"}
+    with SqlUnitOfWork(shop, mapping) as uow:
+        assert uow.products.get("SKU-1") == Product("SKU-1", "SKU-1", 4, T0)
+
+
+def test_creating_a_product_in_a_shops_table_fills_its_other_columns_from_create_defaults(
+    shop: sa.Engine,
+) -> None:
+    from inventory_sync.domain.services import InventoryService
+    from inventory_sync.settings import Settings
+
+    settings = Settings(
+        **SHOP_SETTINGS,  # type: ignore[arg-type]
+        unknown_products="create",
+        name_column="title",
+        create_defaults={"price_cents": 0, "description": "created by inventory-sync"},
+    )
+    service = InventoryService(
+        SqlUnitOfWork(shop, TableMapping.from_settings(settings)), unknown_products="create"
+    )
+    record = Record(b"NEW-1", b'{"product_code": "NEW-1", "inventory_count": 6}', "t", 0, 0, T0)
+
+    report = service.apply_batch([record])
+
+    assert report.summary.applied == 1
+    row = shop_rows(shop)["NEW-1"]
+    assert (row["title"], row["stock"], row["price_cents"], row["description"]) == (
+        "NEW-1",
+        6,
+        0,
+        "created by inventory-sync",
+    )

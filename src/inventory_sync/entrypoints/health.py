@@ -41,15 +41,24 @@ def database_health(engine: Engine, mapping: TableMapping, settings: Settings) -
 def _mapped_table_health(engine: Engine, settings: Settings) -> Health:
     import sqlalchemy as sa
 
+    from inventory_sync.adapters.sql.tables import TableMapping
+
     inspector = sa.inspect(engine)
     table = settings.products_table
     if not inspector.has_table(table):
         return Health(False, f"table {table!r} (setting products_table) does not exist")
     columns = {column["name"] for column in inspector.get_columns(table)}
+    mapping = TableMapping.from_settings(settings)
     wanted = {
-        name: getattr(settings, name)
-        for name in ("code_column", "count_column", "updated_at_column", "name_column")
-        if getattr(settings, name) is not None
+        name: column
+        for name, column in (
+            ("code_column", mapping.code_column),
+            ("count_column", mapping.count_column),
+            ("updated_at_column", mapping.updated_at_column),
+            ("name_column", mapping.name_column),
+            *((f"create_defaults.{c}", c) for c, _ in mapping.create_defaults),
+        )
+        if column is not None
     }
     missing = [
         f"{column!r} (setting {name})" for name, column in wanted.items() if column not in columns

@@ -99,12 +99,14 @@ class Statements:
     insert: sa.Executable
     get: sa.Select[Any]
     all: sa.Select[Any]
+    create_defaults: Params
 
     def insert_rows(self, products: Sequence[Product]) -> list[Params]:
         c = self.columns
         rows: list[Params] = []
         for product in products:
-            row = {c.code.key: product.code, c.count.key: product.inventory_count}
+            row = {**self.create_defaults, c.code.key: product.code}
+            row[c.count.key] = product.inventory_count
             if c.name is not None:
                 row[c.name.key] = product.name
             if c.updated_at is not None:
@@ -135,6 +137,7 @@ def statements_for(mapping: TableMapping, dialect: str) -> Statements:
         insert=insert(c.table).on_conflict_do_nothing(index_elements=[c.code]),
         get=shown.where(c.code == sa.bindparam("code")),
         all=shown,
+        create_defaults=dict(mapping.create_defaults),
     )
 
 

@@ -39,15 +39,26 @@ class TableMapping:
     count_column: str = "inventory_count"
     updated_at_column: str | None = "inventory_updated_at"
     name_column: str | None = "name"
+    create_defaults: tuple[tuple[str, Any], ...] = ()
+    """Values for the other NOT NULL columns of a row that `unknown_products = create` inserts."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TableMapping:
+        """On a shop's table the name column is needed only to create products: it is mapped
+        when the setting is given or unknown products are created, not by default."""
+        owned_table = (settings.products_table, settings.code_column) == ("products", "code")
+        wants_name = (
+            owned_table
+            or settings.unknown_products == "create"
+            or "name_column" in settings.model_fields_set
+        )
         return cls(
             table=settings.products_table,
             code_column=settings.code_column,
             count_column=settings.count_column,
             updated_at_column=settings.updated_at_column,
-            name_column=settings.name_column,
+            name_column=settings.name_column if wants_name else None,
+            create_defaults=tuple(sorted(settings.create_defaults.items())),
         )
 
     @property
@@ -86,6 +97,7 @@ def columns_for(mapping: TableMapping) -> ProductColumns:
     updated_at = _optional(mapping.updated_at_column, UtcDateTime())
     name = _optional(mapping.name_column, sa.String())
     present = [column for column in (code, count, updated_at, name) if column is not None]
+    present += [sa.column(column) for column, _ in mapping.create_defaults]
     schema, _, table_name = mapping.table.rpartition(".")
     table = sa.table(table_name, *present, schema=schema or None)
     return ProductColumns(table, code, count, updated_at, name, None)
