@@ -25,17 +25,7 @@ from inventory_sync.domain.errors import InventorySyncError
 CONFIG_ENV = "INVENTORY_SYNC_CONFIG"
 ENV_PREFIX = "INVENTORY_SYNC_"
 SECRET_MASK = "**********"
-NOT_SETTINGS = (
-    "CONFIG",
-    "TEST_",
-    "KAFKA_HOME",
-    "KAFKA_VERSION",
-    "KAFKA_PORT",
-    "KAFKA_CONTROLLER_PORT",
-    "KAFKA_START_TIMEOUT",
-    "KAFKA_JAVA_OPTS",
-    "PG_",
-)
+NOT_SETTINGS = ("CONFIG", "TEST_", "KAFKA_", "PG_", "DEMO_", "BENCH_")
 """Variables with the prefix that are not settings: the config file, the test and local
 service scripts' own."""
 
