@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 
+import pytest
+
 from inventory_sync.adapters.memory import (
     InMemoryDeadLetterSink,
+    InMemoryDelivery,
     InMemoryRecordSource,
 )
-from inventory_sync.domain.errors import TransientError
+from inventory_sync.domain.errors import PermanentFault, TransientError
 from inventory_sync.domain.model import Record
+from inventory_sync.domain.ports import DeadLetter
 from inventory_sync.domain.services import BatchReport
 from inventory_sync.entrypoints.worker import Backoff, Worker
 
@@ -55,12 +60,12 @@ def test_offsets_are_committed_after_every_batch_is_applied() -> None:
     summary = worker.run(idle_timeout_s=0)
     assert summary.records == 10
     assert source.committed == 10
-    assert worker.service.uow.products.get("SKU-1").inventory_count == 9  # type: ignore[union-attr]
+    assert worker.service.uow.repository.get("SKU-1").inventory_count == 9  # type: ignore[union-attr]
 
 
 def test_a_database_outage_pauses_retries_and_loses_nothing() -> None:
     worker, source, _ = make_worker({"SKU-1": 0})
-    repository = worker.service.uow.products
+    repository = worker.service.uow.repository
     repository.transient_failures = 3  # type: ignore[attr-defined]
     source.append(event("SKU-1", 7))
     summary = worker.run(idle_timeout_s=0)
@@ -96,7 +101,7 @@ def test_a_failing_offset_commit_keeps_polling_while_paused_and_does_not_reapply
 def test_stop_while_waiting_out_a_fault_leaves_the_batch_uncommitted() -> None:
     worker, source, _ = make_worker({"SKU-1": 0})
     worker.backoff = Backoff(initial_s=60, maximum_s=60)
-    worker.service.uow.products.transient_failures = 1  # type: ignore[attr-defined]
+    worker.service.uow.repository.transient_failures = 1  # type: ignore[attr-defined]
     source.append(event("SKU-1", 5))
     threading.Timer(0.05, worker.stop).start()
     summary = worker.run()
@@ -148,3 +153,57 @@ def test_dead_letters_are_acknowledged_before_the_offsets_are_committed() -> Non
     worker.run()
     assert sink.letters == []
     assert source.committed == 0
+
+
+class RefusingSink(InMemoryDeadLetterSink):
+    """A dead-letter sink whose broker refuses every letter for good, at send() or at wait()."""
+
+    def __init__(self, *, at: str) -> None:
+        super().__init__()
+        self.at = at
+        self.attempts = 0
+
+    def send(self, letters: Sequence[DeadLetter]) -> InMemoryDelivery:
+        if letters and self.at == "send":
+            self.refuse()
+        return RefusedDelivery(self, list(letters))
+
+    def refuse(self) -> None:
+        self.attempts += 1
+        raise PermanentFault("the dead-letter topic refuses it (injected)")
+
+
+class RefusedDelivery(InMemoryDelivery):
+    sink: RefusingSink
+
+    def wait(self) -> None:
+        if self.letters:
+            self.sink.refuse()
+
+
+@pytest.mark.parametrize("at", ["send", "wait"])
+def test_a_dead_letter_refused_for_good_stops_the_worker_and_leaves_its_batch_uncommitted(
+    at: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    service, repository = service_with({"SKU-1": 0})
+    source, sink = InMemoryRecordSource(), RefusingSink(at=at)
+    worker = Worker(source, service, sink, batch_size=2, poll_timeout_s=0, backoff=FAST)
+    source.append(event("SKU-1", 1))
+    source.append(event("SKU-1", 2))
+    source.append(b"not json")  # the second batch: its dead letter is refused
+    source.append(event("SKU-1", 3))
+    source.append(event("SKU-1", 4))
+    batches: list[BatchReport] = []
+    worker.on_batch = batches.append
+
+    with pytest.raises(PermanentFault, match="refuses it"):
+        worker.run(idle_timeout_s=0)
+
+    assert source.committed == 2  # the first batch only: a restart replays from offset 2
+    assert sink.attempts == 1  # not retried
+    assert len(batches) == 1
+    # The failed batch's writes are in (a replay rewrites them, stale-guarded); none after it.
+    assert repository.get("SKU-1").inventory_count == 3  # type: ignore[union-attr]
+    [stopped] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "retrying cannot clear" in stopped.getMessage()
+    assert "product_inventory_updates[0]@2" in stopped.getMessage()

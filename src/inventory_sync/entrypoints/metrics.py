@@ -98,6 +98,11 @@ class Metrics:
             "Unix time of the last offset commit",
             registry=self.registry,
         )
+        self.fatal_errors = Counter(
+            "inventory_sync_fatal_errors",
+            "Faults that stopped the worker because retrying could not clear them",
+            registry=self.registry,
+        )
         for outcome in ("applied", "stale", "superseded", "rejected"):
             self.records.labels(outcome)
         self._server: WSGIServer | None = None
@@ -126,6 +131,9 @@ class Metrics:
         self.lag.clear()
         for partition, behind in lag.items():
             self.lag.labels(str(partition)).set(behind)
+
+    def observe_fatal_error(self) -> None:
+        self.fatal_errors.inc()
 
     def serve(self, port: int, host: str = "0.0.0.0") -> None:
         """Serve /metrics on a background thread until close()."""

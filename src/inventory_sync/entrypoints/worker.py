@@ -1,4 +1,5 @@
-"""The run loop: poll, apply, dead-letter, commit; pause and retry on transient faults."""
+"""The run loop: poll, apply, dead-letter, commit; pause and retry on transient faults, stop on
+permanent ones."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from inventory_sync.domain.errors import TransientError
+from inventory_sync.domain.errors import PermanentFault, TransientError
 from inventory_sync.domain.model import Record
 from inventory_sync.domain.ports import DeadLetterSink, Delivery, RecordSource
 from inventory_sync.domain.services import BatchReport, InventoryService, RecordOutcome, Summary
@@ -47,6 +49,11 @@ class Worker:
 
     Pipelined by one step: a batch's dead-letter acknowledgement and offset commit are
     settled after the next poll, so the broker round trips overlap the next fetch.
+
+    A PermanentFault (a dead letter the broker refuses for good, say) stops it: logged at
+    ERROR and raised, with the offsets of the failed batch and of any after it uncommitted,
+    so a restart replays them once the cause is fixed. Retrying could only spin for ever, and
+    skipping would lose the rejected records' dead letters.
     """
 
     def __init__(
@@ -80,7 +87,7 @@ class Worker:
         """Consume until stop(), max_records records, or idle_timeout_s without a record.
 
         Returns the counts of the committed batches; on_batch gets each one's report once
-        its offsets are committed.
+        its offsets are committed. Raises PermanentFault, leaving the failed batch uncommitted.
         """
         last_record_at = self.clock()
         unsettled: _Unsettled | None = None
@@ -105,7 +112,9 @@ class Worker:
             report = self._apply(batch)
             if report is None:
                 return self.totals
-            unsettled = _Unsettled(batch, report, self.dead_letters.send(report.dead_letters))
+            with _stopping_on_permanent_faults(batch):
+                delivery = self.dead_letters.send(report.dead_letters)
+            unsettled = _Unsettled(batch, report, delivery)
         if unsettled is not None:
             self._settle(unsettled)
         return self.totals
@@ -131,16 +140,8 @@ class Worker:
         attempt = 0
         while True:
             try:
-                if not unsettled.acknowledged:
-                    if unsettled.delivery is None:
-                        unsettled.delivery = self.dead_letters.send(unsettled.report.dead_letters)
-                    try:
-                        unsettled.delivery.wait()
-                    except TransientError:
-                        unsettled.delivery = None
-                        raise
-                    unsettled.acknowledged = True
-                self.source.commit(unsettled.batch)
+                with _stopping_on_permanent_faults(unsettled.batch):
+                    self._acknowledge_and_commit(unsettled)
             except TransientError as exc:
                 attempt += 1
                 if not self._wait_out(exc, attempt, unsettled.batch):
@@ -151,6 +152,18 @@ class Worker:
             if self.on_batch is not None:
                 self.on_batch(unsettled.report)
             return True
+
+    def _acknowledge_and_commit(self, unsettled: _Unsettled) -> None:
+        if not unsettled.acknowledged:
+            if unsettled.delivery is None:
+                unsettled.delivery = self.dead_letters.send(unsettled.report.dead_letters)
+            try:
+                unsettled.delivery.wait()
+            except TransientError:
+                unsettled.delivery = None
+                raise
+            unsettled.acknowledged = True
+        self.source.commit(unsettled.batch)
 
     def _recovered(self, attempts: int) -> None:
         if attempts:
@@ -180,6 +193,25 @@ class Worker:
             self.source.poll(1, min(remaining, self.poll_timeout_s))
         log.warning("stopped while waiting; the batch is left uncommitted and will be replayed")
         return False
+
+
+@contextmanager
+def _stopping_on_permanent_faults(batch: Sequence[Record]) -> Iterator[None]:
+    """Log a PermanentFault at ERROR, saying which batch is left uncommitted, and re-raise it."""
+    try:
+        yield
+    except PermanentFault as exc:
+        first = batch[0]
+        log.error(
+            "stopping on a fault that retrying cannot clear: %s; the batch from %s[%d]@%d "
+            "(%d records) and what follows it are not committed, so a restart replays them",
+            exc,
+            first.topic,
+            first.partition,
+            first.offset,
+            len(batch),
+        )
+        raise
 
 
 def _log_rejections(report: BatchReport) -> None:

@@ -1,4 +1,5 @@
-"""Topic administration and a plain producer, for `topics create`, `check` and `produce`.
+"""Topic administration and a plain producer, for `topics create`, `check` and `produce`, and
+the topic size limit the dead-letter sink fits its letters to.
 
 A broker that cannot be reached raises the domain's TransientError; other Kafka errors
 (authorization, invalid configuration) propagate as kafka.errors.KafkaError.
@@ -11,10 +12,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from kafka import KafkaAdminClient
+from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.errors import TopicAlreadyExistsError, for_code
 
 from inventory_sync.adapters.kafka.client_config import client_config
-from inventory_sync.adapters.kafka.dead_letters import acknowledged_producer
 from inventory_sync.adapters.kafka.faults import transient_faults
 from inventory_sync.settings import Settings
 
@@ -48,8 +49,26 @@ def missing_topics(settings: Settings) -> list[str]:
         return _missing(admin, settings)
 
 
+def topic_message_limit(
+    settings: Settings, topic: str, timeout_ms: int = ADMIN_TIMEOUT_MS
+) -> int | None:
+    """The topic's max.message.bytes as the broker reports it; None when it reports none
+    (no such topic yet, or not allowed to describe it). Raises TransientError when the
+    broker cannot be reached."""
+    resource = ConfigResource(ConfigResourceType.TOPIC, topic, configs=["max.message.bytes"])
+    with _admin(settings, timeout_ms) as admin:
+        described = admin.describe_configs([resource], config_filter="all")
+    entry = described.get("topic", {}).get(topic, {}).get("max.message.bytes")
+    try:
+        return int(entry["value"]) if entry else None
+    except (TypeError, ValueError):
+        return None
+
+
 def produce(settings: Settings, values: Iterable[tuple[bytes | None, bytes | None]]) -> int:
     """Send (key, value) pairs to the topic as they are; returns how many were acknowledged."""
+    from inventory_sync.adapters.kafka.dead_letters import acknowledged_producer
+
     with transient_faults(f"producing to {settings.topic} at {settings.bootstrap_servers}"):
         producer = acknowledged_producer(settings, None)
         try:
@@ -68,12 +87,12 @@ def _missing(admin: Any, settings: Settings) -> list[str]:
 
 
 @contextmanager
-def _admin(settings: Settings) -> Iterator[Any]:
+def _admin(settings: Settings, timeout_ms: int = ADMIN_TIMEOUT_MS) -> Iterator[Any]:
     with transient_faults(f"Kafka at {settings.bootstrap_servers}"):
         admin = KafkaAdminClient(
             **client_config(settings),
-            bootstrap_timeout_ms=ADMIN_TIMEOUT_MS,
-            request_timeout_ms=ADMIN_TIMEOUT_MS,
+            bootstrap_timeout_ms=timeout_ms,
+            request_timeout_ms=timeout_ms,
         )
         try:
             yield admin

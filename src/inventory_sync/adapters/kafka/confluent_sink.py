@@ -1,25 +1,38 @@
 """ConfluentDeadLetterSink: the DeadLetterSink port over a confluent-kafka (librdkafka) producer.
 
-Dead letters look exactly as the kafka-python sink's (dead_letter_headers() builds the
-headers for both). Unlike kafka-python, librdkafka can send a record with neither key nor
-value, so even a keyless tombstone keeps its null key. Delivery is at least once, as there.
+Dead letters look exactly as the kafka-python sink's (fitted_dead_letter() builds them for
+both, cut to fit the topic's size limit). Unlike kafka-python, librdkafka can send a record
+with neither key nor value, so even a keyless tombstone keeps its null key. Delivery is at
+least once, as there; a publish the broker refuses for good raises PermanentFault, any other
+failure TransientError.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka.admin import (  # type: ignore[attr-defined]
+    AdminClient,
+    ConfigResource,
+    ResourceType,
+)
 
 from inventory_sync.adapters.kafka.confluent_config import (
     client_logging,
     confluent_config,
     log_client_error,
 )
-from inventory_sync.adapters.kafka.dead_letter_headers import dead_letter_headers
-from inventory_sync.domain.errors import TransientError
+from inventory_sync.adapters.kafka.dead_letter_headers import (
+    OutgoingLetter,
+    fitted_dead_letter,
+    is_final_refusal,
+    letter_limit,
+)
+from inventory_sync.domain.errors import PermanentFault, TransientError
 from inventory_sync.domain.ports import DeadLetter
 from inventory_sync.settings import Settings
 
@@ -37,13 +50,27 @@ PRODUCER_TUNING: dict[str, Any] = {
     "socket.timeout.ms": 10_000,
     "message.timeout.ms": 20_000,
 }
+PRODUCER_MESSAGE_MAX_BYTES = 1_000_000  # librdkafka's default message.max.bytes and batch.size
+CLOSE_TIMEOUT_S = 5.0
+"""How long close() waits for letters still on their way: their batch's offsets are not
+committed, so what is left is sent again after a restart."""
+# The broker answered a size-limit lookup, just not with a limit: fall back to its default.
+_NO_LIMIT_GIVEN = frozenset(
+    {
+        KafkaError.UNKNOWN_TOPIC_OR_PART,
+        KafkaError.TOPIC_EXCEPTION,
+        KafkaError.TOPIC_AUTHORIZATION_FAILED,
+        KafkaError.CLUSTER_AUTHORIZATION_FAILED,
+    }
+)
 
 
 class ConfluentDeadLetterSink:
     """Sends dead letters to `dlq_topic`: send() hands them to the producer, the delivery it
     returns waits for the broker's acknowledgements (publish() does both).
 
-    The producer is created on first send; `overrides` are extra librdkafka properties.
+    On the first send it learns the topic's size limit (max.message.bytes, asked of the broker)
+    and creates the producer; `overrides` are extra librdkafka properties.
     """
 
     def __init__(
@@ -54,41 +81,87 @@ class ConfluentDeadLetterSink:
         overrides: Mapping[str, Any] | None = None,
     ) -> None:
         self.topic = topic or settings.dlq_topic
+        self._client_config = {**confluent_config(settings), **client_logging()}
         self._config: dict[str, Any] = {
-            **confluent_config(settings),
-            **client_logging(),
+            **self._client_config,
             "error_cb": self._on_client_error,
             **PRODUCER_TUNING,
             **(overrides or {}),
         }
-        self._flush_timeout_s = int(self._config["message.timeout.ms"]) / 1000 + 5
+        message_timeout_s = int(self._config["message.timeout.ms"]) / 1000
+        self._flush_timeout_s = message_timeout_s + 5
+        self._lookup_timeout_s = min(message_timeout_s, 10.0)
         self._producer: Producer | None = None
         self._fatal: KafkaError | None = None
+        self._limit: int | None = None
 
     def send(self, letters: Sequence[DeadLetter]) -> ConfluentDelivery:
-        """Queue the letters in the producer; the returned delivery waits for the reports."""
+        """Queue the letters in the producer; the returned delivery waits for the reports.
+
+        Raises PermanentFault when a letter cannot fit the topic even cut.
+        """
         delivery = ConfluentDelivery(self, len(letters))
         if not letters:
             return delivery
+        limit = self.limit()
+        outgoing = [fitted_dead_letter(letter, limit) for letter in letters]
         if self._producer is None:
-            self._producer = Producer(self._config)
+            batch_size = min(PRODUCER_MESSAGE_MAX_BYTES, limit)
+            self._producer = Producer({"batch.size": batch_size, **self._config})
         try:
-            for letter in letters:
+            for letter in outgoing:
                 _produce(self._producer, self.topic, letter, delivery.delivered)
         except KafkaException as exc:  # refused before sending, e.g. a letter that is too large
             delivery.failures.append(exc.args[0])
         return delivery
 
     def publish(self, letters: Sequence[DeadLetter]) -> None:
-        """Send and wait: every letter acknowledged, or TransientError."""
+        """Send and wait: every letter acknowledged, TransientError, or PermanentFault."""
         self.send(letters).wait()
 
+    def limit(self) -> int:
+        """The record batch size a letter may take, learned from the broker once; while the
+        broker cannot be asked, its default (asked again on the next send)."""
+        if self._limit is not None:
+            return self._limit
+        producer_limit = int(self._config.get("message.max.bytes", PRODUCER_MESSAGE_MAX_BYTES))
+        try:
+            topic_limit = self._topic_limit()
+        except (KafkaException, FutureTimeout) as exc:
+            log.warning("the size limit of %s is unknown for now: %s", self.topic, exc)
+            return letter_limit(None, producer_limit)
+        self._limit = letter_limit(topic_limit, producer_limit)
+        log.debug("dead letters to %s: at most %d bytes each", self.topic, self._limit)
+        return self._limit
+
+    def _topic_limit(self) -> int | None:
+        """The topic's max.message.bytes; None when the broker gives none (no such topic)."""
+        admin = AdminClient(self._client_config)
+        resource = ConfigResource(ResourceType.TOPIC, self.topic)
+        timeout = self._lookup_timeout_s
+        try:
+            futures = admin.describe_configs([resource], request_timeout=timeout)
+            configs = futures[resource].result(timeout=timeout)
+        except KafkaException as exc:
+            error = exc.args[0] if exc.args else None
+            if isinstance(error, KafkaError) and error.code() in _NO_LIMIT_GIVEN:
+                return None
+            raise
+        entry = configs.get("max.message.bytes")
+        try:
+            return int(entry.value) if entry is not None and entry.value else None
+        except ValueError:
+            return None
+
     def close(self) -> None:
+        """Wait a little for letters still on their way, then drop them."""
         producer, self._producer = self._producer, None
         if producer is not None:
-            left = producer.flush(self._flush_timeout_s)
+            left = producer.flush(CLOSE_TIMEOUT_S)
             if left:
                 log.warning("closing the dead-letter producer: %d letter(s) not sent", left)
+                producer.purge()
+                producer.poll(0)
 
     def _drop_producer(self) -> None:
         """A fatal error ends a producer; the next publish makes a new one."""
@@ -105,14 +178,13 @@ class ConfluentDeadLetterSink:
 
 
 def _produce(
-    producer: Producer, topic: str, letter: DeadLetter, delivered: Callable[..., None]
+    producer: Producer, topic: str, letter: OutgoingLetter, delivered: Callable[..., None]
 ) -> None:
-    record = letter.record
-    headers: list[tuple[str, str | bytes | None]] = list(dead_letter_headers(letter))
+    headers: list[tuple[str, str | bytes | None]] = list(letter.headers)
     while True:
         try:
             producer.produce(
-                topic, value=record.value, key=record.key, headers=headers, on_delivery=delivered
+                topic, value=letter.value, key=letter.key, headers=headers, on_delivery=delivered
             )
             return
         except BufferError:  # the local queue is full: let deliveries drain it
@@ -148,9 +220,19 @@ class ConfluentDelivery:
             self.failures.append(sink._fatal)
             sink._drop_producer()
         if self.acknowledged < self.count:
+            doing = f"publishing {self.count} dead letter(s) to {sink.topic}"
+            final = next((error for error in self.failures if _is_final(error)), None)
+            if final is not None:
+                raise PermanentFault(
+                    f"{doing} failed, and retrying cannot help: {final.name()}: {final.str()}"
+                )
             reason = self.failures[0].str() if self.failures else f"{left} not acknowledged in time"
             raise TransientError(
-                f"publishing {self.count} dead letter(s) to {sink.topic} failed: "
-                f"{self.count - self.acknowledged} not acknowledged: {reason}"
+                f"{doing} failed: {self.count - self.acknowledged} not acknowledged: {reason}"
             )
         log.debug("published %d dead letter(s) to %s", self.count, sink.topic)
+
+
+def _is_final(error: KafkaError) -> bool:
+    """A refusal that no retry can clear (a too-large record, an invalid topic, no access)."""
+    return is_final_refusal(error.code()) and not error.retriable()

@@ -2,13 +2,15 @@
 
 Replay remembers how far it got in a consumer group of its own, `{group_id}.dlq-replay`, and
 commits only after the main topic acknowledged what it sent, so each dead letter goes back
-once (at least once if replay is interrupted between the two).
+once (at least once if replay is interrupted between the two). A letter that was cut to fit
+the dead-letter topic (header inventory_sync.truncated) is not the original record: replay
+skips it (and moves past it), `dlq show` marks it.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,7 +25,10 @@ from inventory_sync.adapters.kafka.dead_letter_headers import (
     ORIGINAL_OFFSET,
     ORIGINAL_PARTITION,
     ORIGINAL_TOPIC,
+    ORIGINAL_VALUE_SHA256,
+    ORIGINAL_VALUE_SIZE,
     REASON,
+    TRUNCATED,
 )
 from inventory_sync.adapters.kafka.dead_letters import acknowledged_producer
 from inventory_sync.adapters.kafka.faults import transient_faults
@@ -47,10 +52,14 @@ def read_dead_letters(settings: Settings, limit: int | None = None) -> list[dict
     return letters if limit is None else letters[:limit]
 
 
-def replay_dead_letters(settings: Settings) -> int:
+def replay_dead_letters(
+    settings: Settings, on_skipped: Callable[[dict[str, Any]], None] | None = None
+) -> int:
     """Send the dead letters not replayed yet back to the topic; returns how many were sent.
 
     Each goes with its original key, value and headers (the inventory_sync.* ones removed).
+    A truncated letter is skipped, never sent in place of its original: on_skipped gets it
+    (as read_dead_letters describes it).
     """
     sent = 0
     group_id = f"{settings.group_id}.dlq-replay"
@@ -61,6 +70,13 @@ def replay_dead_letters(settings: Settings) -> int:
         producer = acknowledged_producer(settings, None)
         try:
             for batch in _read_to_end(consumer, settings.dlq_topic, from_beginning=False):
+                whole = []
+                for record in batch:
+                    if _is_truncated(record):
+                        if on_skipped is not None:
+                            on_skipped(_describe(record))
+                    else:
+                        whole.append(record)
                 futures = [
                     producer.send(
                         settings.topic,
@@ -68,7 +84,7 @@ def replay_dead_letters(settings: Settings) -> int:
                         value=record.value,
                         headers=_original_headers(record.headers),
                     )
-                    for record in batch
+                    for record in whole
                 ]
                 producer.flush()
                 for future in futures:
@@ -76,7 +92,7 @@ def replay_dead_letters(settings: Settings) -> int:
                 last = batch[-1]
                 done = OffsetAndMetadata(last.offset + 1, "", -1)
                 consumer.commit({TopicPartition(last.topic, last.partition): done})
-                sent += len(batch)
+                sent += len(whole)
         finally:
             producer.close()
     return sent
@@ -115,9 +131,16 @@ def _original_headers(headers: list[tuple[str, bytes | None]]) -> list[tuple[str
     return [(k, b"" if v is None else v) for k, v in headers if not k.startswith(HEADER_PREFIX)]
 
 
+def _is_truncated(record: Any) -> bool:
+    return any(name == TRUNCATED for name, _ in record.headers)
+
+
 def _describe(record: Any) -> dict[str, Any]:
+    """A dead letter as `dlq show --json` gives it. One cut to fit the dead-letter topic also
+    has `truncated` (what was cut: "value", "headers", "key"), and, when its value was cut,
+    `original_value_size` and `original_value_sha256`."""
     headers = dict(record.headers)
-    return {
+    described: dict[str, Any] = {
         "reason": _text(headers.get(REASON)),
         "error": _text(headers.get(ERROR)),
         "original_topic": _text(headers.get(ORIGINAL_TOPIC)),
@@ -126,6 +149,13 @@ def _describe(record: Any) -> dict[str, Any]:
         "key": _text(record.key),
         "value": _text(record.value),
     }
+    truncated = _text(headers.get(TRUNCATED))
+    if truncated is not None:
+        described["truncated"] = [part for part in truncated.split(",") if part]
+        if ORIGINAL_VALUE_SIZE in headers:
+            described["original_value_size"] = _number(headers.get(ORIGINAL_VALUE_SIZE))
+            described["original_value_sha256"] = _text(headers.get(ORIGINAL_VALUE_SHA256))
+    return described
 
 
 def _text(value: bytes | None) -> str | None:

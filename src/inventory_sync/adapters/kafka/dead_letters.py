@@ -1,12 +1,17 @@
 """KafkaDeadLetterSink: the DeadLetterSink port over a kafka-python producer.
 
 A dead letter is the original record, its key, value and headers as they came, sent to
-`dlq_topic` with the inventory_sync.* headers of dead_letter_headers.py added.
+`dlq_topic` with the inventory_sync.* headers of dead_letter_headers.py added, and cut to fit
+the topic's size limit when it would not (fitted_dead_letter).
 
 kafka-python cannot send a record whose key and value are both null, so the dead letter of a
 keyless tombstone gets an empty key. Delivery is at least once: when a publish fails the run
 loop retries it whole, and the producer may still deliver what it held, so a letter may arrive
 twice; its original topic, partition and offset identify it.
+
+A publish that failed for a reason that can clear (the broker away) raises TransientError and
+the producer is replaced, since kafka-python's can stay wedged after a broker restart; one
+the broker refuses for good (too large, invalid topic, not authorised) raises PermanentFault.
 """
 
 from __future__ import annotations
@@ -18,9 +23,15 @@ from typing import Any
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
+from inventory_sync.adapters.kafka.admin import topic_message_limit
 from inventory_sync.adapters.kafka.client_config import client_config
-from inventory_sync.adapters.kafka.dead_letter_headers import dead_letter_headers
-from inventory_sync.domain.errors import TransientError
+from inventory_sync.adapters.kafka.dead_letter_headers import (
+    fitted_dead_letter,
+    is_final_refusal,
+    letter_limit,
+)
+from inventory_sync.adapters.kafka.faults import is_transient
+from inventory_sync.domain.errors import PermanentFault, TransientError
 from inventory_sync.domain.ports import DeadLetter
 from inventory_sync.settings import Settings
 
@@ -34,6 +45,11 @@ PRODUCER_TIMEOUTS: dict[str, Any] = {
     "request_timeout_ms": 10_000,
     "delivery_timeout_ms": 20_000,
 }
+PRODUCER_MAX_REQUEST_SIZE = 1_048_576  # kafka-python's default max_request_size
+PRODUCER_BATCH_SIZE = 16_384  # kafka-python's default batch_size
+CLOSE_TIMEOUT_S = 5.0
+"""How long close() waits for letters still on their way: their batch's offsets are not
+committed, so what is left is sent again after a restart."""
 
 
 def acknowledged_producer(settings: Settings, overrides: Mapping[str, Any] | None) -> Any:
@@ -46,6 +62,28 @@ def acknowledged_producer(settings: Settings, overrides: Mapping[str, Any] | Non
     )
 
 
+def close_producer(producer: Any, timeout_s: float) -> None:
+    """Close a producer within about `timeout_s`, dropping what it could not send by then.
+
+    kafka-python's close() flushes first and, when that times out, raises before stopping
+    its IO thread: the producer (a wedged one, say) would live on. Here its IO thread is then
+    stopped forcibly, which fails the letters it held.
+    """
+    try:
+        producer.close(timeout=timeout_s)
+        return
+    except KafkaError as exc:
+        log.warning("the dead-letter producer did not finish in %.0f s: %s", timeout_s, exc)
+    sender = getattr(producer, "_sender", None)
+    if sender is not None:
+        sender.force_close()
+        sender.join(1.0)
+    try:
+        producer.close(timeout=0)
+    except KafkaError as exc:
+        log.debug("closing the dropped dead-letter producer: %s", exc)
+
+
 def _sendable_key(key: bytes | None, value: bytes | None) -> bytes | None:
     """kafka-python refuses a record with neither key nor value: give such a one an empty key."""
     return b"" if key is None and value is None else key
@@ -55,7 +93,8 @@ class KafkaDeadLetterSink:
     """Sends dead letters to `dlq_topic`: send() hands them to the producer, the delivery it
     returns waits for the broker's acknowledgements (publish() does both).
 
-    The producer is created on first send; `overrides` are extra KafkaProducer arguments.
+    On the first send it learns the topic's size limit (max.message.bytes, asked of the broker)
+    and creates the producer; `overrides` are extra KafkaProducer arguments.
     """
 
     def __init__(
@@ -69,40 +108,78 @@ class KafkaDeadLetterSink:
         self.topic = topic or settings.dlq_topic
         self.overrides = dict(overrides or {})
         self._producer: Any = None
-        delivery_timeout_ms = {**PRODUCER_TIMEOUTS, **self.overrides}["delivery_timeout_ms"]
-        self._flush_timeout_s = delivery_timeout_ms / 1000 + 5
+        self._limit: int | None = None
+        timeouts = {**PRODUCER_TIMEOUTS, **self.overrides}
+        self._flush_timeout_s = timeouts["delivery_timeout_ms"] / 1000 + 5
+        self._lookup_timeout_ms = int(timeouts["bootstrap_timeout_ms"])
 
     def send(self, letters: Sequence[DeadLetter]) -> KafkaDelivery:
-        """Hand the letters to the producer; the returned delivery waits for the acks."""
-        futures: list[Any] = []
-        if letters:
-            try:
-                if self._producer is None:
-                    self._producer = acknowledged_producer(self.settings, self.overrides)
-                futures = [
-                    self._producer.send(
-                        self.topic,
-                        key=_sendable_key(letter.record.key, letter.record.value),
-                        value=letter.record.value,
-                        headers=dead_letter_headers(letter),
-                    )
-                    for letter in letters
-                ]
-            except KafkaError as exc:
-                return KafkaDelivery(self, [], failure=exc, count=len(letters))
-        return KafkaDelivery(self, futures)
+        """Hand the letters to the producer; the returned delivery waits for the acks.
+
+        Raises PermanentFault when a letter cannot fit the topic even cut, or the topic's
+        name is not one Kafka allows.
+        """
+        if not letters:
+            return KafkaDelivery(self, None, [])
+        limit = self.limit()
+        outgoing = [fitted_dead_letter(letter, limit) for letter in letters]
+        producer = None
+        try:
+            producer = self._connected(limit)
+            futures = [
+                producer.send(
+                    self.topic,
+                    key=_sendable_key(letter.key, letter.value),
+                    value=letter.value,
+                    headers=letter.headers,
+                )
+                for letter in outgoing
+            ]
+        except KafkaError as exc:
+            return KafkaDelivery(self, producer, [], failure=exc, count=len(letters))
+        except ValueError as exc:  # kafka-python checks the topic's name before sending
+            raise PermanentFault(f"cannot publish dead letters to {self.topic!r}: {exc}") from exc
+        return KafkaDelivery(self, producer, futures)
 
     def publish(self, letters: Sequence[DeadLetter]) -> None:
-        """Send and wait: every letter acknowledged, or TransientError."""
+        """Send and wait: every letter acknowledged, TransientError, or PermanentFault."""
         self.send(letters).wait()
+
+    def limit(self) -> int:
+        """The record batch size a letter may take, learned from the broker once; while the
+        broker cannot be asked, its default (asked again on the next send)."""
+        if self._limit is not None:
+            return self._limit
+        producer_limit = int(self.overrides.get("max_request_size", PRODUCER_MAX_REQUEST_SIZE))
+        try:
+            topic_limit = topic_message_limit(self.settings, self.topic, self._lookup_timeout_ms)
+        except (TransientError, KafkaError) as exc:
+            log.warning("the size limit of %s is unknown for now: %s", self.topic, exc)
+            return letter_limit(None, producer_limit)
+        self._limit = letter_limit(topic_limit, producer_limit)
+        log.debug("dead letters to %s: at most %d bytes each", self.topic, self._limit)
+        return self._limit
 
     def close(self) -> None:
         producer, self._producer = self._producer, None
         if producer is not None:
-            try:
-                producer.close(timeout=self._flush_timeout_s)
-            except KafkaError as exc:
-                log.warning("closing the dead-letter producer: %s", exc)
+            close_producer(producer, CLOSE_TIMEOUT_S)
+
+    def _connected(self, limit: int) -> Any:
+        """The producer, created on first use; batches no larger than the letters' limit."""
+        if self._producer is None:
+            batch_size = min(PRODUCER_BATCH_SIZE, limit)
+            overrides = {"batch_size": batch_size, **self.overrides}
+            self._producer = acknowledged_producer(self.settings, overrides)
+        return self._producer
+
+    def _replace(self, producer: Any) -> None:
+        """Drop a producer whose publish failed: the next send creates a fresh one."""
+        if producer is None:
+            return
+        if self._producer is producer:
+            self._producer = None
+        close_producer(producer, 0)
 
 
 class KafkaDelivery:
@@ -111,12 +188,14 @@ class KafkaDelivery:
     def __init__(
         self,
         sink: KafkaDeadLetterSink,
+        producer: Any,
         futures: list[Any],
         *,
         failure: KafkaError | None = None,
         count: int = 0,
     ) -> None:
         self.sink = sink
+        self.producer = producer
         self.futures = futures
         self.failure = failure
         self.count = count or len(futures)
@@ -127,12 +206,19 @@ class KafkaDelivery:
         try:
             if self.failure is not None:
                 raise self.failure
-            if self.sink._producer is not None:
-                self.sink._producer.flush(timeout=self.sink._flush_timeout_s)
+            self.producer.flush(timeout=self.sink._flush_timeout_s)
             for future in self.futures:
                 future.get(timeout=0)
         except KafkaError as exc:
-            raise TransientError(
-                f"publishing {self.count} dead letter(s) to {self.sink.topic} failed: {exc}"
-            ) from exc
+            doing = f"publishing {self.count} dead letter(s) to {self.sink.topic}"
+            if _is_final(exc):
+                raise PermanentFault(f"{doing} failed, and retrying cannot help: {exc}") from exc
+            self.sink._replace(self.producer)
+            raise TransientError(f"{doing} failed: {exc}") from exc
         log.debug("published %d dead letter(s) to %s", self.count, self.sink.topic)
+
+
+def _is_final(exc: KafkaError) -> bool:
+    """A refusal that no retry can clear (a too-large record, an invalid topic, no access)."""
+    code = getattr(exc, "errno", None)
+    return isinstance(code, int) and is_final_refusal(code) and not is_transient(exc)

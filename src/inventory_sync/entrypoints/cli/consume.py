@@ -46,6 +46,8 @@ def run(
 
     It first makes sure the database schema is current, Kafka answers and both topics
     exist (exit 1 if not); once running, it rides out database and broker outages by itself.
+    A fault that retrying cannot clear (a dead-letter topic that refuses the letters) stops
+    it with exit 1, leaving the failed batch uncommitted so that a restart replays it.
 
     \b
     Examples:
@@ -54,6 +56,7 @@ def run(
     """
     from dependency_injector import providers
 
+    from inventory_sync.domain.errors import PermanentFault
     from inventory_sync.entrypoints.container import require_client
     from inventory_sync.entrypoints.metrics import TimedSource
     from inventory_sync.entrypoints.progress import progress_for
@@ -82,6 +85,10 @@ def run(
             idle_timeout_s=idle_timeout,
             on_batch=RunObserver(source, progress, metrics).on_batch,
         )
+    except PermanentFault:
+        if metrics is not None:
+            metrics.observe_fatal_error()
+        raise
     finally:
         progress.close()
         if metrics is not None:

@@ -12,7 +12,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from inventory_sync.domain.errors import InventorySyncError
+from inventory_sync.domain.errors import InventorySyncError, PermanentFault
 
 
 class BadUsage(Exception):
@@ -41,6 +41,8 @@ class ErrorHandlingGroup(TyperGroup):
 
 def describe(exc: BaseException, settings: Any) -> tuple[int, str] | None:
     """(exit code, one-line message) for an expected error, None for anything else."""
+    if isinstance(exc, PermanentFault):  # says it all; its cause is a detail of it
+        return 1, _one_line(str(exc))
     for cause in _chain(exc):
         module = type(cause).__module__
         if module.startswith(("kafka", "confluent_kafka")):

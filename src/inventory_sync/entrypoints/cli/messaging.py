@@ -123,7 +123,8 @@ def show_dead_letters(
 ) -> None:
     """Show the dead letters and why each was rejected.
 
-    Oldest first; reading them commits nothing, so showing again shows the same.
+    Oldest first; reading them commits nothing, so showing again shows the same. A letter
+    cut to fit the dead-letter topic says so, with the original value's size and SHA-256.
 
     \b
     Examples:
@@ -139,10 +140,7 @@ def show_dead_letters(
     if not letters:
         typer.echo("no dead letters")
     for letter in letters:
-        typer.echo(
-            f"{letter['original_topic']}[{letter['original_partition']}]"
-            f"@{letter['original_offset']}  {letter['reason']}: {letter['error']}"
-        )
+        typer.echo(f"{_where(letter)}  {letter['reason']}: {letter['error']}{_cut(letter)}")
         typer.echo(f"    {letter['value']}")
 
 
@@ -150,7 +148,8 @@ def replay_dead_letters(ctx: typer.Context) -> None:
     """Send the dead letters back to the topic.
 
     Once their cause is fixed (say, the unknown product was added), this sends the dead
-    letters not yet replayed back to the topic; it remembers how far it got.
+    letters not yet replayed back to the topic; it remembers how far it got. A letter that
+    was cut to fit the dead-letter topic is skipped (and listed): it is not the original.
 
     \b
     Example:
@@ -159,5 +158,33 @@ def replay_dead_letters(ctx: typer.Context) -> None:
     from inventory_sync.adapters.kafka.dead_letter_reader import replay_dead_letters as replay
 
     settings = state_of(ctx).settings()
-    replayed = replay(settings)
-    typer.echo(f"replayed {replayed} dead letters from {settings.dlq_topic} to {settings.topic}")
+    skipped: list[dict[str, Any]] = []
+    replayed = replay(settings, on_skipped=skipped.append)
+    for letter in skipped:
+        typer.echo(f"skipped {_where(letter)}  {letter['reason']}{_cut(letter)}")
+    typer.echo(
+        f"replayed {replayed} dead letters from {settings.dlq_topic} to {settings.topic}"
+        + (
+            f"; skipped {len(skipped)} truncated one(s): replay them from "
+            "their original offsets, or produce them again"
+            if skipped
+            else ""
+        )
+    )
+
+
+def _where(letter: dict[str, Any]) -> str:
+    return f"{letter['original_topic']}[{letter['original_partition']}]@{letter['original_offset']}"
+
+
+def _cut(letter: dict[str, Any]) -> str:
+    """ " (truncated: value of 1048000 bytes, sha256 ab12...)" for a letter cut to fit."""
+    if "truncated" not in letter:
+        return ""
+    parts = ", ".join(letter["truncated"])
+    if letter.get("original_value_size") is None:
+        return f" (truncated: {parts})"
+    return (
+        f" (truncated: {parts}; the value was {letter['original_value_size']} bytes, "
+        f"sha256 {letter['original_value_sha256']})"
+    )
