@@ -11,15 +11,17 @@ from typing import TYPE_CHECKING, Self
 
 from dependency_injector import providers
 
+from inventory_sync.container import Container, require_client
+from inventory_sync.domain.errors import PermanentFault
 from inventory_sync.domain.model import StockStatus
-from inventory_sync.domain.services import BatchReport, Summary
-from inventory_sync.entrypoints.container import Container, require_client
-from inventory_sync.settings import Settings
+from inventory_sync.domain.outcomes import BatchReport, Summary
+from inventory_sync.settings import Settings, mask_url_password
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from inventory_sync.entrypoints.worker import Worker
+    from inventory_sync.adapters.metrics import Metrics, TimedSource
+    from inventory_sync.application.worker import Worker
 
 log = logging.getLogger("inventory_sync")
 
@@ -44,6 +46,9 @@ class InventorySync:
         if engine is not None:
             self.container.engine.override(providers.Object(engine))
         self._worker: Worker | None = None
+        self._source: TimedSource | None = None
+        self.metrics: Metrics | None = None
+        """The Prometheus metrics of the run in progress, when metrics_port is set."""
         self._thread: threading.Thread | None = None
         self._failure: BaseException | None = None
         self._lock = threading.Lock()
@@ -123,27 +128,82 @@ class InventorySync:
         if not self.container.engine.overridden:
             self.container.engine().dispose()
 
+    def lag(self) -> dict[int, int]:
+        """Records not yet consumed per partition, as far as the run in progress knows."""
+        source = self._source
+        return {} if source is None else source.lag()
+
     def _new_worker(self, on_batch: Callable[[BatchReport], None] | None) -> Worker:
+        from inventory_sync.adapters.metrics import TimedSource
+
         require_client(self.settings)
         with self._lock:
             if self._worker is not None:
                 raise RuntimeError("this InventorySync is already running; stop() it first")
-            worker: Worker = self.container.worker(on_batch=on_batch)
-            self._worker = worker
+            source = TimedSource(self.container.record_source())
+            self.metrics = self._serve_metrics()
+            worker: Worker = self.container.worker(
+                source=source, on_batch=self._observer(source, on_batch)
+            )
+            if self.metrics is not None:
+                self.metrics.health = _health_of(worker, source)
+            self._worker, self._source = worker, source
+        settings = self.settings
+        log.info(
+            "consuming %s from Kafka at %s (group %s, %s client) into %s",
+            settings.topic,
+            settings.bootstrap_servers,
+            settings.group_id,
+            settings.kafka_client,
+            mask_url_password(settings.database_url),
+        )
         return worker
+
+    def _serve_metrics(self) -> Metrics | None:
+        if self.settings.metrics_port is None:
+            return None
+        from inventory_sync.adapters.metrics import Metrics
+
+        metrics = Metrics()
+        metrics.serve(self.settings.metrics_port, self.settings.metrics_host)
+        log.info(
+            "serving /metrics, /livez and /readyz on %s:%d",
+            self.settings.metrics_host,
+            self.settings.metrics_port,
+        )
+        return metrics
+
+    def _observer(
+        self, source: TimedSource, on_batch: Callable[[BatchReport], None] | None
+    ) -> Callable[[BatchReport], None]:
+        metrics = self.metrics
+
+        def observe(report: BatchReport) -> None:
+            if metrics is not None:
+                metrics.observe(report, source.lag(), source.last_batch_s, source.last_commit_at)
+            if on_batch is not None:
+                on_batch(report)
+
+        return observe
 
     def _run(
         self, worker: Worker, max_records: int | None, idle_timeout_s: float | None
     ) -> Summary:
         try:
             return worker.run(max_records=max_records, idle_timeout_s=idle_timeout_s)
+        except PermanentFault:
+            if self.metrics is not None:
+                self.metrics.observe_fatal_error()
+            raise
         finally:
             try:
                 worker.source.close()
             finally:
                 worker.dead_letters.close()
                 with self._lock:
-                    self._worker = None
+                    if self.metrics is not None:
+                        self.metrics.close()
+                    self._worker, self._source, self.metrics = None, None, None
 
     def _run_in_background(self, worker: Worker) -> None:
         try:
@@ -151,6 +211,22 @@ class InventorySync:
         except BaseException as exc:
             log.exception("the background run stopped")
             self._failure = exc
+
+
+def _health_of(worker: Worker, source: TimedSource) -> Callable[[], tuple[bool, bool, str]]:
+    """(alive, ready, detail) of a run: alive while it keeps polling, ready while no fault is
+    being waited out."""
+    from inventory_sync.adapters.metrics import LIVENESS_TTL_S
+
+    def health() -> tuple[bool, bool, str]:
+        silent_s = source.clock() - source.last_poll_at
+        if silent_s > LIVENESS_TTL_S:
+            return False, False, f"the run loop has not polled for {silent_s:.0f} s"
+        if worker.fault is not None:
+            return True, False, f"waiting out a fault: {worker.fault}"
+        return True, True, "consuming"
+
+    return health
 
 
 def _stop_on_signals(stop: Callable[[], None]) -> Callable[[], None]:

@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     metrics_host: NonEmpty = "127.0.0.1"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
+    log_rejections: Literal["each", "batch"] = "each"
+    """One INFO line per rejected record, or one per batch with the counts by reason."""
 
     products_table: NonEmpty = "products"
     code_column: NonEmpty = "code"

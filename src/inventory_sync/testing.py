@@ -13,23 +13,32 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from dependency_injector import providers
+
 from inventory_sync.adapters.memory import (
     InMemoryDeadLetterSink,
     InMemoryRecordSource,
     InMemoryRepository,
     InMemoryUnitOfWork,
 )
+from inventory_sync.application.worker import Backoff, Worker
+from inventory_sync.container import Container
 from inventory_sync.domain.model import Product, Record, StockStatus
+from inventory_sync.domain.outcomes import Summary
 from inventory_sync.domain.ports import DeadLetter
 from inventory_sync.domain.rules import DEFAULT_MAX_FUTURE_SKEW, DEFAULT_MAX_MESSAGE_BYTES
-from inventory_sync.domain.services import InventoryService, Summary, UnknownProducts
-from inventory_sync.entrypoints.worker import Backoff, Worker
+from inventory_sync.domain.services import InventoryService, UnknownProducts
+from inventory_sync.settings import Settings
 
 __all__ = ["InventoryHarness"]
 
 
 class InventoryHarness:
-    """The real service and run loop on in-memory adapters: topic, table, dead-letter topic."""
+    """The real service and run loop on in-memory adapters: topic, table, dead-letter topic.
+
+    Built by the same container as the worker and the CLI, with fakes for the adapters, so
+    what it shows is what they do. The environment's INVENTORY_SYNC_* settings do not apply.
+    """
 
     def __init__(
         self,
@@ -46,14 +55,19 @@ class InventoryHarness:
         )
         self.source = InMemoryRecordSource()
         self.sink = InMemoryDeadLetterSink()
-        self.service = InventoryService(
-            InMemoryUnitOfWork(self.repository),
+        settings = Settings.model_construct(
+            low_stock_threshold=low_stock_threshold,
             unknown_products=unknown_products,
             max_message_bytes=max_message_bytes,
-            low_stock_threshold=low_stock_threshold,
             max_future_skew=max_future_skew,
+            batch_size=batch_size,
+            poll_timeout_ms=0,
         )
-        self.batch_size = batch_size
+        self.container = Container(settings=settings)
+        self.container.unit_of_work.override(providers.Factory(InMemoryUnitOfWork, self.repository))
+        self.container.record_source.override(providers.Object(self.source))
+        self.container.dead_letter_sink.override(providers.Object(self.sink))
+        self.service: InventoryService = self.container.service()
 
     def add_product(self, code: str, count: int = 0, name: str | None = None) -> None:
         self.repository.add([Product(code, name or code, count)])
@@ -77,14 +91,7 @@ class InventoryHarness:
 
     def drain(self) -> Summary:
         """Apply everything sent so far, as the worker would; the counts of `apply --json`."""
-        worker = Worker(
-            self.source,
-            self.service,
-            self.sink,
-            batch_size=self.batch_size,
-            poll_timeout_s=0,
-            backoff=Backoff(initial_s=0.001, maximum_s=0.01),
-        )
+        worker: Worker = self.container.worker(backoff=Backoff(initial_s=0.001, maximum_s=0.01))
         return worker.run(idle_timeout_s=0)
 
     def stock_status(self, product_code: str) -> StockStatus:

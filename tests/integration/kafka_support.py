@@ -21,7 +21,7 @@ from confluent_kafka.admin import AdminClient
 from kafka import KafkaConsumer
 from kafka.structs import TopicPartition
 
-from inventory_sync.adapters.kafka.admin import create_topics, produce
+from inventory_sync.adapters.kafka.kafka_python.admin import create_topics, produce
 from inventory_sync.domain.model import Record
 from inventory_sync.settings import Settings
 
@@ -64,32 +64,39 @@ def fast_overrides(client: str, *, short_poll_interval: bool = True) -> dict[str
     return overrides
 
 
+def client_adapters(client: str) -> Any:
+    """The client's adapter package, as the container chooses it."""
+    from inventory_sync.container import kafka_client
+
+    return kafka_client(Settings(kafka_client=client))  # type: ignore[arg-type]
+
+
 def record_source(
     settings: Settings, client: str, overrides: dict[str, Any] | None = None, **kwargs: Any
 ) -> Any:
     """The client's RecordSource (KafkaRecordSource or ConfluentRecordSource)."""
     overrides = fast_overrides(client) if overrides is None else overrides
-    if client == "confluent":
-        from inventory_sync.adapters.kafka.confluent import ConfluentRecordSource
-
-        return ConfluentRecordSource(settings, overrides=overrides, **kwargs)
-    from inventory_sync.adapters.kafka.source import KafkaRecordSource
-
-    return KafkaRecordSource(settings, overrides=overrides, **kwargs)
+    return client_adapters(client).record_source(settings, overrides=overrides, **kwargs)
 
 
 def dead_letter_sink(settings: Settings, client: str, timeout_s: float | None = None) -> Any:
     """The client's DeadLetterSink; `timeout_s` bounds how long a send may take to fail."""
-    if client == "confluent":
-        from inventory_sync.adapters.kafka.confluent import ConfluentDeadLetterSink
+    timeouts: dict[str, Any] = {}
+    if timeout_s is not None:
+        ms = int(timeout_s * 1000)
+        names = (
+            ("message.timeout.ms",)
+            if client == "confluent"
+            else ("bootstrap_timeout_ms", "max_block_ms")
+        )
+        timeouts = dict.fromkeys(names, ms)
+    return client_adapters(client).dead_letter_sink(settings, overrides=timeouts)
 
-        timeouts = {} if timeout_s is None else {"message.timeout.ms": int(timeout_s * 1000)}
-        return ConfluentDeadLetterSink(settings, overrides=timeouts)
-    from inventory_sync.adapters.kafka.dead_letters import KafkaDeadLetterSink
 
-    ms = None if timeout_s is None else int(timeout_s * 1000)
-    timeouts = {} if ms is None else {"bootstrap_timeout_ms": ms, "max_block_ms": ms}
-    return KafkaDeadLetterSink(settings, overrides=timeouts)
+def assigned_partitions(source: Any) -> set[int]:
+    """The partitions a Kafka source's consumer holds now (either client), seen from the side."""
+    consumer = source._consumer
+    return set() if consumer is None else {tp.partition for tp in consumer.assignment()}
 
 
 # -- events ---------------------------------------------------------------------------------
@@ -268,8 +275,8 @@ def settle(*expected: tuple[Any, int]) -> list[list[Record]]:
     expected number of partitions; returns what each polled meanwhile."""
     polled: list[list[Record]] = [[] for _ in expected]
     deadline = time.monotonic() + DEADLINE_S
-    while any(len(source.assignment()) != count for source, count in expected):
-        assert time.monotonic() < deadline, [len(s.assignment()) for s, _ in expected]
+    while any(len(assigned_partitions(source)) != count for source, count in expected):
+        assert time.monotonic() < deadline, [len(assigned_partitions(s)) for s, _ in expected]
         for (source, _), records in zip(expected, polled, strict=True):
             records.extend(source.poll(100, 0.1))
     return polled

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from inventory_sync.adapters.kafka.admin import create_topics
+from inventory_sync.adapters.kafka.kafka_python.admin import create_topics
 from inventory_sync.domain.model import Record
 from inventory_sync.settings import Settings
 from tests.contracts.dead_letter_sink import DeadLetterSinkContract, Seen

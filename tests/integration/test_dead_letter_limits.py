@@ -22,16 +22,16 @@ from typing import Any
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from inventory_sync.adapters.kafka.admin import create_topics
-from inventory_sync.adapters.kafka.dead_letter_reader import (
+from inventory_sync.adapters.kafka.kafka_python.admin import create_topics
+from inventory_sync.adapters.kafka.kafka_python.dead_letter_reader import (
     read_dead_letters,
     replay_dead_letters,
 )
 from inventory_sync.adapters.memory import InMemoryRepository, InMemoryUnitOfWork
+from inventory_sync.application.worker import Backoff, Worker
 from inventory_sync.domain.errors import PermanentFault
 from inventory_sync.domain.model import Product
 from inventory_sync.domain.services import InventoryService, Summary
-from inventory_sync.entrypoints.worker import Backoff, Worker
 from inventory_sync.settings import Settings
 from tests.integration.kafka_support import (
     CLIENTS,

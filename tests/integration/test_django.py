@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from inventory_sync.adapters.kafka.dead_letter_reader import read_dead_letters
+from inventory_sync.adapters.kafka.kafka_python.dead_letter_reader import read_dead_letters
 from inventory_sync.settings import Settings
 from tests.integration.kafka_support import (
     burst,

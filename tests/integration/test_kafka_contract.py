@@ -24,20 +24,24 @@ from typing import Any
 
 import pytest
 
-from inventory_sync.adapters.kafka.admin import create_topics, missing_topics, produce
-from inventory_sync.adapters.kafka.dead_letter_reader import read_dead_letters, replay_dead_letters
+from inventory_sync.adapters.kafka.kafka_python.admin import create_topics, missing_topics, produce
+from inventory_sync.adapters.kafka.kafka_python.dead_letter_reader import (
+    read_dead_letters,
+    replay_dead_letters,
+)
 from inventory_sync.adapters.memory import InMemoryRepository, InMemoryUnitOfWork
+from inventory_sync.application.worker import Backoff, Worker
 from inventory_sync.domain.errors import TransientError
 from inventory_sync.domain.model import Product, Record, StockChange
 from inventory_sync.domain.ports import ApplyResult, DeadLetter
 from inventory_sync.domain.rules import Rejection, RejectionReason
 from inventory_sync.domain.services import BatchReport, InventoryService
-from inventory_sync.entrypoints.worker import Backoff, Worker
 from inventory_sync.settings import Settings
 from tests.integration.kafka_support import (
     CLIENTS,
     DEADLINE_S,
     MAX_POLL_INTERVAL_MS,
+    assigned_partitions,
     committed_offsets,
     committed_total,
     dead_letter_sink,
@@ -329,8 +333,8 @@ def test_committing_a_partition_that_moved_to_another_member_is_skipped_with_a_w
     first, second = make_source(), make_source()
     records = poll_until(first, 2)
     settle((first, 1), (second, 1))
-    (kept,) = first.assignment()
-    (moved,) = second.assignment()
+    (kept,) = assigned_partitions(first)
+    (moved,) = assigned_partitions(second)
 
     with caplog.at_level(logging.WARNING, logger="inventory_sync.kafka"):
         first.commit(records)

@@ -10,13 +10,13 @@ from datetime import timedelta
 
 import pytest
 
-from inventory_sync.adapters.kafka.dead_letter_reader import read_dead_letters
+from inventory_sync.adapters.kafka.kafka_python.dead_letter_reader import read_dead_letters
 from inventory_sync.adapters.memory import InMemoryRepository, InMemoryUnitOfWork
 from inventory_sync.adapters.sql.unit_of_work import SqlUnitOfWork
+from inventory_sync.application.worker import Backoff, Worker
 from inventory_sync.domain.model import Product, StockChange
 from inventory_sync.domain.ports import ApplyResult, UnitOfWork
 from inventory_sync.domain.services import InventoryService, Summary
-from inventory_sync.entrypoints.worker import Backoff, Worker
 from inventory_sync.settings import Settings
 from tests.integration.kafka_support import (
     CLIENTS,

@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from inventory_sync.adapters.kafka.dead_letter_reader import read_dead_letters
+from inventory_sync.adapters.kafka.kafka_python.dead_letter_reader import read_dead_letters
 from inventory_sync.adapters.sql.unit_of_work import SqlUnitOfWork
 from inventory_sync.domain.model import Product
 from inventory_sync.settings import Settings
@@ -67,7 +67,7 @@ settings = Settings()
 if settings.kafka_client == "confluent":
     from inventory_sync.adapters.kafka.confluent import ConfluentRecordSource as Source
 else:
-    from inventory_sync.adapters.kafka.source import KafkaRecordSource as Source
+    from inventory_sync.adapters.kafka.kafka_python.source import KafkaRecordSource as Source
 source = Source(settings, overrides=json.loads(os.environ["TEST_CONSUMER_OVERRIDES"]))
 logging.getLogger("test.driver").info("%s client: %s", settings.kafka_client, Source.__name__)
 crash_at = int(os.environ.get("TEST_CRASH_BEFORE_COMMIT_OF_BATCH", "0"))

@@ -12,16 +12,16 @@ import pytest
 from dependency_injector import providers
 from typer.testing import CliRunner, Result
 
+from inventory_sync.adapters.health import Health
 from inventory_sync.adapters.memory import (
     InMemoryDeadLetterSink,
     InMemoryRecordSource,
     InMemoryRepository,
     InMemoryUnitOfWork,
 )
+from inventory_sync.container import Container
 from inventory_sync.domain.model import Product
 from inventory_sync.entrypoints.cli import app
-from inventory_sync.entrypoints.container import Container
-from inventory_sync.entrypoints.health import Health
 from inventory_sync.settings import Settings
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from inventory_sync.adapters.health import Health
 from inventory_sync.adapters.memory import InMemoryRecordSource
-from inventory_sync.entrypoints.health import Health
 from tests.unit.cli_support import FakeServices, clean_environment, free_port, one_error_line
 
 BURST = [
@@ -157,15 +157,21 @@ def test_run_refuses_to_start_when_a_topic_is_missing(services: FakeServices) ->
     )
 
 
-def test_run_logs_each_rejected_record_with_where_it_came_from(services: FakeServices) -> None:
+def test_run_logs_each_rejection_with_its_coordinates_as_json_fields(
+    services: FakeServices,
+) -> None:
     services.send({"product_code": "NOPE", "inventory_count": 1, "event_id": "ev-7"})
     result = services.invoke("--log-format", "json", "run", "--idle-timeout", "0")
     logged = [json.loads(line) for line in result.stderr.splitlines()]
     rejected = [entry for entry in logged if entry["message"].startswith("rejected")]
-    assert rejected[0]["message"] == (
-        "rejected product_inventory_updates[0]@0 product=NOPE event=ev-7: "
-        "unknown_product: no product with code 'NOPE'"
-    )
+    assert rejected[0]["message"] == "rejected: no product with code 'NOPE'"
+    assert {k: rejected[0][k] for k in ("topic", "partition", "offset")} == {
+        "topic": "product_inventory_updates",
+        "partition": 0,
+        "offset": 0,
+    }
+    assert (rejected[0]["product_code"], rejected[0]["event_id"]) == ("NOPE", "ev-7")
+    assert rejected[0]["reason"] == "unknown_product"
     assert rejected[0]["level"] == "INFO"
     assert rejected[0]["logger"] == "inventory_sync.worker"
 
@@ -204,4 +210,19 @@ def test_run_says_when_the_metrics_port_is_taken(services: FakeServices) -> None
         port = taken.getsockname()[1]
         result = services.invoke("--metrics-port", str(port), "run", "--idle-timeout", "0")
     assert result.exit_code == 1
-    assert one_error_line(result).startswith(f"error: cannot serve metrics on port {port}: ")
+    assert one_error_line(result).startswith(f"error: cannot serve metrics on 127.0.0.1:{port}: ")
+
+
+def test_run_can_log_rejections_once_per_batch(services: FakeServices) -> None:
+    services.add({"SKU-1": 1})
+    services.send({"product_code": "NOPE", "inventory_count": 1})
+    services.send(b"{not json")
+    services.send({"product_code": "SKU-1", "inventory_count": 2})
+    env = {"INVENTORY_SYNC_LOG_REJECTIONS": "batch"}
+    result = services.invoke("--log-format", "json", "run", "--idle-timeout", "0", env=env)
+    logged = [json.loads(line) for line in result.stderr.splitlines()]
+    rejected = [entry for entry in logged if entry["message"].startswith("rejected")]
+    assert [entry["message"] for entry in rejected] == [
+        "rejected 2 of 3 records (malformed_json 1, unknown_product 1)"
+    ]
+    assert rejected[0]["by_reason"] == {"unknown_product": 1, "malformed_json": 1}

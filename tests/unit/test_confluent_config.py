@@ -10,19 +10,20 @@ from datetime import UTC, datetime
 import pytest
 from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
 
-from inventory_sync.adapters.kafka.confluent import ConfluentDeadLetterSink, ConfluentRecordSource
-from inventory_sync.adapters.kafka.confluent_config import confluent_config
-from inventory_sync.adapters.kafka.confluent_faults import check_commit
-from inventory_sync.adapters.kafka.confluent_records import to_records
-from inventory_sync.domain.errors import TransientError
-from inventory_sync.domain.model import Record
-from inventory_sync.domain.ports import DeadLetter
-from inventory_sync.domain.rules import Rejection, RejectionReason
-from inventory_sync.entrypoints.container import (
+from inventory_sync.adapters.kafka.confluent.config import confluent_config
+from inventory_sync.adapters.kafka.confluent.faults import check_commit
+from inventory_sync.adapters.kafka.confluent.records import to_records
+from inventory_sync.adapters.kafka.confluent.sink import ConfluentDeadLetterSink
+from inventory_sync.adapters.kafka.confluent.source import ConfluentRecordSource
+from inventory_sync.container import (
     ConfluentNotInstalled,
     Container,
     require_client,
 )
+from inventory_sync.domain.errors import TransientError
+from inventory_sync.domain.model import Record
+from inventory_sync.domain.ports import DeadLetter
+from inventory_sync.domain.rules import Rejection, RejectionReason
 from inventory_sync.settings import Settings
 
 SECURE = Settings(

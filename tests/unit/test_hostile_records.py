@@ -17,10 +17,11 @@ from hypothesis import strategies as st
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.record.default_records import DefaultRecordBatch, DefaultRecordBatchBuilder
 
-from inventory_sync.adapters.kafka import confluent_records, records
+from inventory_sync.adapters.kafka.confluent import records as confluent_records
 from inventory_sync.adapters.kafka.dead_letter_headers import dead_letter_headers
-from inventory_sync.adapters.kafka.header_keys import tolerate_undecodable_header_keys
-from inventory_sync.adapters.kafka.record_slots import MAX_TIMESTAMP_MS, record_time
+from inventory_sync.adapters.kafka.kafka_python import records
+from inventory_sync.adapters.kafka.kafka_python.header_keys import tolerate_undecodable_header_keys
+from inventory_sync.adapters.kafka.records import MAX_TIMESTAMP_MS, record_time
 from inventory_sync.adapters.memory import InMemoryRepository, InMemoryUnitOfWork
 from inventory_sync.domain.model import Product, Record
 from inventory_sync.domain.services import InventoryService, Outcome

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from inventory_sync.adapters.jsonl import JsonLinesSource
 from inventory_sync.adapters.memory import InMemoryDeadLetterSink
-from inventory_sync.entrypoints.worker import Worker
+from inventory_sync.application.worker import Worker
 
 from .helpers import event, service_with
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from inventory_sync.adapters.memory import InMemoryDeadLetterSink, InMemoryRecordSource
-from inventory_sync.entrypoints.metrics import Metrics, TimedSource
-from inventory_sync.entrypoints.worker import Worker
+from inventory_sync.adapters.metrics import Metrics, TimedSource
+from inventory_sync.application.worker import Worker
 from tests.unit.cli_support import free_port
 from tests.unit.helpers import service_with
 

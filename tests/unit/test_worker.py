@@ -13,11 +13,11 @@ from inventory_sync.adapters.memory import (
     InMemoryDelivery,
     InMemoryRecordSource,
 )
+from inventory_sync.application.worker import Backoff, Worker
 from inventory_sync.domain.errors import PermanentFault, TransientError
 from inventory_sync.domain.model import Record
 from inventory_sync.domain.ports import DeadLetter
 from inventory_sync.domain.services import BatchReport
-from inventory_sync.entrypoints.worker import Backoff, Worker
 
 from .helpers import event, service_with
 

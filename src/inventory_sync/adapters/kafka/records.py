@@ -1,58 +1,57 @@
-"""kafka-python ConsumerRecords -> domain Records: the hot path of every poll.
+"""Build domain Records fast, for the Kafka sources' hot path.
 
-Whatever a record holds, converting it never raises: any key, value and header bytes (header
-keys that are not UTF-8 are read with U+FFFD by header_keys.py), any timestamp.
-
-Records are built slot by slot (record_slots.py), in about half the time of Record()
-(measured: 1.3 vs 0.7 microseconds a record, against about 9 for kafka-python's own
-decoding).
+Record is a frozen dataclass, whose __init__ calls object.__setattr__ once per field; setting
+its slots directly builds the same object in half the time or less. A change to Record's
+fields fails loudly here, at import.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import UTC, datetime
+import dataclasses
+import logging
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from inventory_sync.adapters.kafka.record_slots import (
-    new_record,
-    record_time,
-    set_headers,
-    set_key,
-    set_offset,
-    set_partition,
-    set_timestamp,
-    set_topic,
-    set_value,
-)
 from inventory_sync.domain.model import Record
 
+log = logging.getLogger("inventory_sync.kafka")
 
-def to_records(batches: Iterable[list[Any]]) -> list[Record]:
-    """Convert each partition's list of ConsumerRecords, in order; timestamps become aware UTC."""
-    records: list[Record] = []
-    append = records.append
-    last_ms = None
-    read_at = at = datetime.now(UTC)
-    for batch in batches:
-        for consumed in batch:
-            ms = consumed.timestamp
-            if ms != last_ms:  # records of one producer batch often share the millisecond
-                last_ms = ms
-                at = record_time(ms, read_at, (consumed.topic, consumed.partition, consumed.offset))
-            record = new_record()
-            set_key(record, consumed.key)
-            set_value(record, consumed.value)
-            set_topic(record, consumed.topic)
-            set_partition(record, consumed.partition)
-            set_offset(record, consumed.offset)
-            set_timestamp(record, at)
-            headers = consumed.headers
-            set_headers(record, _headers(headers) if headers else ())
-            append(record)
-    return records
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_TIMESTAMP_MS = 253_402_300_799_999
+"""9999-12-31T23:59:59.999Z, the last millisecond a datetime can hold."""
+
+FIELDS = ("key", "value", "topic", "partition", "offset", "timestamp", "headers")
+if tuple(field.name for field in dataclasses.fields(Record)) != FIELDS:  # pragma: no cover
+    raise ImportError(f"Record's fields changed; update {__name__} to set them all")
+
+set_key, set_value, set_topic, set_partition, set_offset, set_timestamp, set_headers = (
+    getattr(Record, name).__set__ for name in FIELDS
+)
 
 
-def _headers(headers: list[tuple[str, bytes | None]]) -> tuple[tuple[str, bytes], ...]:
-    """A header with a null value is kept as an empty one (Records carry bytes)."""
-    return tuple((key, b"" if value is None else value) for key, value in headers)
+def new_record() -> Any:
+    """An empty Record whose every slot the caller then sets."""
+    return object.__new__(Record)
+
+
+def record_time(ms: int, read_at: datetime, where: tuple[object, object, object]) -> datetime:
+    """A record timestamp (milliseconds since the epoch) as an aware UTC datetime.
+
+    -1 means the record has none. Any other value a datetime cannot hold (a producer that
+    wrote microseconds, say) would raise; such a record is dated `read_at`, the moment it
+    was read, so that its batch can be decided and nothing stops.
+    """
+    if 0 <= ms <= MAX_TIMESTAMP_MS:
+        return EPOCH + timedelta(milliseconds=ms)  # exact, where ms / 1000 is not
+    if ms != -1:
+        topic, partition, offset = where
+        log.warning(
+            "%s[%s]@%s has a record timestamp of %d ms, outside years 1970 to 9999 "
+            "(microseconds?); using the time it was read, %s",
+            topic,
+            partition,
+            offset,
+            ms,
+            read_at.isoformat(),
+        )
+    return read_at

@@ -12,7 +12,7 @@ from inventory_sync.entrypoints.cli.errors import BadUsage, describe
 from inventory_sync.entrypoints.cli.state import state_of
 
 if TYPE_CHECKING:
-    from inventory_sync.entrypoints.health import Health
+    from inventory_sync.adapters.health import Health
     from inventory_sync.settings import Settings
 
 
@@ -55,7 +55,7 @@ def check(ctx: typer.Context) -> None:
     Example:
       inventory-sync check
     """
-    from inventory_sync.entrypoints.health import database_where, kafka_where
+    from inventory_sync.adapters.health import database_where, kafka_where
 
     state = state_of(ctx)
     settings, container = state.settings(), state.container()

@@ -13,11 +13,11 @@ import typer
 from inventory_sync.entrypoints.cli.state import state_of
 
 if TYPE_CHECKING:
+    from inventory_sync.container import Container
+    from inventory_sync.domain.outcomes import BatchReport, Summary
     from inventory_sync.domain.ports import DeadLetter
-    from inventory_sync.domain.services import BatchReport, Summary
-    from inventory_sync.entrypoints.container import Container
-    from inventory_sync.entrypoints.metrics import Metrics, TimedSource
     from inventory_sync.entrypoints.progress import Progress
+    from inventory_sync.facade import InventorySync
     from inventory_sync.settings import Settings
 
 log = logging.getLogger("inventory_sync.cli")
@@ -54,11 +54,7 @@ def run(
       inventory-sync run
       inventory-sync run --idle-timeout 5 --json
     """
-    from dependency_injector import providers
-
-    from inventory_sync.domain.errors import PermanentFault
-    from inventory_sync.entrypoints.container import require_client
-    from inventory_sync.entrypoints.metrics import TimedSource
+    from inventory_sync.container import require_client
     from inventory_sync.entrypoints.progress import progress_for
     from inventory_sync.facade import InventorySync
 
@@ -67,32 +63,16 @@ def run(
     require_client(settings)
     require_database(container, settings)
     require_kafka(container, settings)
-    source = TimedSource(container.record_source())
-    container.record_source.override(providers.Object(source))
-    metrics = start_metrics(settings.metrics_port)
     progress = progress_for(terminal=sys.stderr.isatty())
-    log.info(
-        "consuming %s from Kafka at %s (group %s, %s client) into %s",
-        settings.topic,
-        settings.bootstrap_servers,
-        settings.group_id,
-        settings.kafka_client,
-        _masked_url(settings),
-    )
+    sync = InventorySync(settings, container=container)
     try:
-        summary = InventorySync(settings, container=container).run(
+        summary = sync.run(
             max_records=max_messages,
             idle_timeout_s=idle_timeout,
-            on_batch=RunObserver(source, progress, metrics).on_batch,
+            on_batch=RunObserver(sync, progress).on_batch,
         )
-    except PermanentFault:
-        if metrics is not None:
-            metrics.observe_fatal_error()
-        raise
     finally:
         progress.close()
-        if metrics is not None:
-            metrics.close()
     print_summary(summary, json_output, "consumed")
 
 
@@ -119,26 +99,22 @@ def apply(
       inventory-sync apply examples/burst.jsonl
       inventory-sync apply backfill.jsonl --rejects rejected.jsonl --json
     """
-    from dependency_injector import providers
-
     from inventory_sync.adapters.jsonl import JsonLinesDeadLetterWriter, JsonLinesSource
     from inventory_sync.adapters.memory import InMemoryDeadLetterSink
+    from inventory_sync.domain.ports import DeadLetterSink
 
     state = state_of(ctx)
     settings, container = state.settings(), state.container()
     require_database(container, settings)
     source = JsonLinesSource(file)
     kept = InMemoryDeadLetterSink()
-    sink = JsonLinesDeadLetterWriter(rejects) if rejects is not None else kept
-    container.record_source.override(providers.Object(source))
-    container.dead_letter_sink.override(providers.Object(sink))
-    worker = container.worker()
+    sink: DeadLetterSink = JsonLinesDeadLetterWriter(rejects) if rejects is not None else kept
+    worker = container.worker(source=source, dead_letters=sink)
     try:
         summary = worker.run(idle_timeout_s=0)
     finally:
         source.close()
-        if isinstance(sink, JsonLinesDeadLetterWriter):
-            sink.close()
+        sink.close()
     print_summary(summary, json_output, f"applied {file}:")
     if json_output:
         return
@@ -166,34 +142,19 @@ def require_kafka(container: Container, settings: Settings) -> None:
         raise InventorySyncError(f"Kafka at {settings.bootstrap_servers}: {health.detail}")
 
 
-def start_metrics(port: int | None) -> Metrics | None:
-    if port is None:
-        return None
-    from inventory_sync.entrypoints.metrics import Metrics
-
-    metrics = Metrics()
-    metrics.serve(port)
-    log.info("serving Prometheus metrics on port %d", port)
-    return metrics
-
-
 class RunObserver:
-    """Called after every committed batch: keeps the totals, progress and metrics current."""
+    """Called after every committed batch: keeps the totals and the progress line current."""
 
-    def __init__(self, source: TimedSource, progress: Progress, metrics: Metrics | None) -> None:
-        from inventory_sync.domain.services import Summary
+    def __init__(self, sync: InventorySync, progress: Progress) -> None:
+        from inventory_sync.domain.outcomes import Summary
 
-        self.source = source
+        self.sync = sync
         self.progress = progress
-        self.metrics = metrics
         self.totals = Summary()
 
     def on_batch(self, report: BatchReport) -> None:
         self.totals.add(report.summary)
-        lag = self.source.lag()
-        self.progress.update(self.totals, lag)
-        if self.metrics is not None:
-            self.metrics.observe(report, lag, self.source.last_batch_s, self.source.last_commit_at)
+        self.progress.update(self.totals, self.sync.lag())
 
 
 def print_summary(summary: Summary, json_output: bool, verb: str) -> None:

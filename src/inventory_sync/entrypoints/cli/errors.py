@@ -70,7 +70,7 @@ def _is_settings_error(exc: BaseException) -> bool:
 def _is_missing_client(exc: BaseException) -> bool:
     if not isinstance(exc, RuntimeError):
         return False
-    from inventory_sync.entrypoints.container import ConfluentNotInstalled
+    from inventory_sync.container import ConfluentNotInstalled
 
     return isinstance(exc, ConfluentNotInstalled)
 

@@ -54,7 +54,7 @@ def produce(
         what = f"event {event}"
     else:
         raise BadUsage("give CODE COUNT, or --file FILE.jsonl (see inventory-sync produce --help)")
-    from inventory_sync.adapters.kafka.admin import produce as send
+    from inventory_sync.adapters.kafka.kafka_python.admin import produce as send
 
     settings = state_of(ctx).settings()
     sent = send(settings, pairs)
@@ -107,7 +107,7 @@ def create_topics(
     Example:
       inventory-sync topics create --partitions 6
     """
-    from inventory_sync.adapters.kafka.admin import create_topics as create
+    from inventory_sync.adapters.kafka.kafka_python.admin import create_topics as create
 
     settings = state_of(ctx).settings()
     created = create(settings, partitions)
@@ -131,7 +131,7 @@ def show_dead_letters(
       inventory-sync dlq show
       inventory-sync dlq show --limit 10 --json
     """
-    from inventory_sync.adapters.kafka.dead_letter_reader import read_dead_letters
+    from inventory_sync.adapters.kafka.kafka_python.dead_letter_reader import read_dead_letters
 
     letters = read_dead_letters(state_of(ctx).settings(), limit)
     if json_output:
@@ -155,7 +155,9 @@ def replay_dead_letters(ctx: typer.Context) -> None:
     Example:
       inventory-sync dlq replay
     """
-    from inventory_sync.adapters.kafka.dead_letter_reader import replay_dead_letters as replay
+    from inventory_sync.adapters.kafka.kafka_python.dead_letter_reader import (
+        replay_dead_letters as replay,
+    )
 
     settings = state_of(ctx).settings()
     skipped: list[dict[str, Any]] = []

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
-    from inventory_sync.entrypoints.container import Container
+    from inventory_sync.container import Container
     from inventory_sync.settings import Settings
 
 ContainerFactory = Callable[["Settings"], "Container"]
@@ -23,7 +23,7 @@ ContainerFactory = Callable[["Settings"], "Container"]
 
 def build_container(settings: Settings) -> Container:
     """The production wiring: adapters chosen by the settings."""
-    from inventory_sync.entrypoints.container import Container
+    from inventory_sync.container import Container
 
     return Container(settings=settings)
 

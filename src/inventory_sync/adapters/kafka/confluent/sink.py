@@ -21,7 +21,7 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
     ResourceType,
 )
 
-from inventory_sync.adapters.kafka.confluent_config import (
+from inventory_sync.adapters.kafka.confluent.config import (
     client_logging,
     confluent_config,
     log_client_error,
@@ -67,7 +67,7 @@ _NO_LIMIT_GIVEN = frozenset(
 
 class ConfluentDeadLetterSink:
     """Sends dead letters to `dlq_topic`: send() hands them to the producer, the delivery it
-    returns waits for the broker's acknowledgements (publish() does both).
+    returns waits for the broker's acknowledgements.
 
     On the first send it learns the topic's size limit (max.message.bytes, asked of the broker)
     and creates the producer; `overrides` are extra librdkafka properties.
@@ -100,24 +100,22 @@ class ConfluentDeadLetterSink:
 
         Raises PermanentFault when a letter cannot fit the topic even cut.
         """
-        delivery = ConfluentDelivery(self, len(letters))
         if not letters:
-            return delivery
+            return ConfluentDelivery(None, 0, self.topic, self._flush_timeout_s, self._take_fatal)
         limit = self.limit()
         outgoing = [fitted_dead_letter(letter, limit) for letter in letters]
         if self._producer is None:
             batch_size = min(PRODUCER_MESSAGE_MAX_BYTES, limit)
             self._producer = Producer({"batch.size": batch_size, **self._config})
+        delivery = ConfluentDelivery(
+            self._producer, len(letters), self.topic, self._flush_timeout_s, self._take_fatal
+        )
         try:
             for letter in outgoing:
                 _produce(self._producer, self.topic, letter, delivery.delivered)
         except KafkaException as exc:  # refused before sending, e.g. a letter that is too large
             delivery.failures.append(exc.args[0])
         return delivery
-
-    def publish(self, letters: Sequence[DeadLetter]) -> None:
-        """Send and wait: every letter acknowledged, TransientError, or PermanentFault."""
-        self.send(letters).wait()
 
     def limit(self) -> int:
         """The record batch size a letter may take, learned from the broker once; while the
@@ -163,13 +161,16 @@ class ConfluentDeadLetterSink:
                 producer.purge()
                 producer.poll(0)
 
-    def _drop_producer(self) -> None:
-        """A fatal error ends a producer; the next publish makes a new one."""
-        self._fatal = None
-        producer, self._producer = self._producer, None
-        if producer is not None:
-            producer.purge()
-            producer.poll(0)
+    def _take_fatal(self) -> KafkaError | None:
+        """The fatal error the producer met, if any: it ends that producer, so it is dropped
+        and the next send makes a new one."""
+        fatal, self._fatal = self._fatal, None
+        if fatal is not None:
+            producer, self._producer = self._producer, None
+            if producer is not None:
+                producer.purge()
+                producer.poll(0)
+        return fatal
 
     def _on_client_error(self, error: KafkaError) -> None:
         if error.fatal():
@@ -194,9 +195,20 @@ def _produce(
 class ConfluentDelivery:
     """The delivery reports of one send(): wait() flushes and checks that all came back."""
 
-    def __init__(self, sink: ConfluentDeadLetterSink, count: int) -> None:
-        self.sink = sink
+    def __init__(
+        self,
+        producer: Producer | None,
+        count: int,
+        topic: str,
+        flush_timeout_s: float,
+        take_fatal: Callable[[], KafkaError | None],
+    ) -> None:
+        self.producer = producer
         self.count = count
+        self.topic = topic
+        self.flush_timeout_s = flush_timeout_s
+        self.take_fatal = take_fatal
+        """The producer's fatal error, if it met one (the sink then drops that producer)."""
         self.acknowledged = 0
         self.failures: list[KafkaError] = []
 
@@ -209,18 +221,18 @@ class ConfluentDelivery:
     def wait(self) -> None:
         if not self.count:
             return
-        sink, producer = self.sink, self.sink._producer
+        producer = self.producer
         left = 0
         if producer is not None:
-            left = producer.flush(sink._flush_timeout_s)
+            left = producer.flush(self.flush_timeout_s)
             if left or self.failures:
                 producer.purge()  # so that a retry does not send these a second time
                 producer.poll(0)
-        if sink._fatal is not None:
-            self.failures.append(sink._fatal)
-            sink._drop_producer()
+        fatal = self.take_fatal()
+        if fatal is not None:
+            self.failures.append(fatal)
         if self.acknowledged < self.count:
-            doing = f"publishing {self.count} dead letter(s) to {sink.topic}"
+            doing = f"publishing {self.count} dead letter(s) to {self.topic}"
             final = next((error for error in self.failures if _is_final(error)), None)
             if final is not None:
                 raise PermanentFault(
@@ -230,7 +242,7 @@ class ConfluentDelivery:
             raise TransientError(
                 f"{doing} failed: {self.count - self.acknowledged} not acknowledged: {reason}"
             )
-        log.debug("published %d dead letter(s) to %s", self.count, sink.topic)
+        log.debug("published %d dead letter(s) to %s", self.count, self.topic)
 
 
 def _is_final(error: KafkaError) -> bool:

@@ -3,7 +3,6 @@ permanent ones."""
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
@@ -14,8 +13,9 @@ from dataclasses import dataclass
 
 from inventory_sync.domain.errors import PermanentFault, TransientError
 from inventory_sync.domain.model import Record
+from inventory_sync.domain.outcomes import BatchReport, Summary
 from inventory_sync.domain.ports import DeadLetterSink, Delivery, RecordSource
-from inventory_sync.domain.services import BatchReport, InventoryService, RecordOutcome, Summary
+from inventory_sync.domain.services import InventoryService
 
 log = logging.getLogger("inventory_sync.worker")
 
@@ -67,6 +67,7 @@ class Worker:
         backoff: Backoff | None = None,
         on_batch: Callable[[BatchReport], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        log_each_rejection: bool = True,
     ) -> None:
         self.source = source
         self.service = service
@@ -76,6 +77,9 @@ class Worker:
         self.backoff = backoff or Backoff()
         self.on_batch = on_batch
         self.clock = clock
+        self.log_each_rejection = log_each_rejection
+        self.fault: str | None = None
+        """The transient fault being waited out, if any (readiness reports it)."""
         self.totals = Summary()
         self._stop = threading.Event()
 
@@ -131,7 +135,7 @@ class Worker:
                     return None
                 continue
             self._recovered(attempt)
-            _log_rejections(report)
+            _log_rejections(report, self.log_each_rejection)
             return report
 
     def _settle(self, unsettled: _Unsettled) -> bool:
@@ -166,12 +170,14 @@ class Worker:
         self.source.commit(unsettled.batch)
 
     def _recovered(self, attempts: int) -> None:
+        self.fault = None
         if attempts:
             self.source.resume()
             log.warning("recovered after %d attempt(s); resuming", attempts)
 
     def _wait_out(self, exc: TransientError, attempt: int, batch: Sequence[Record]) -> bool:
         """Pause the partitions and keep polling (to stay in the group) through the backoff."""
+        self.fault = str(exc)
         delay = self.backoff.delay(attempt)
         first = batch[0]
         log.warning(
@@ -214,34 +220,37 @@ def _stopping_on_permanent_faults(batch: Sequence[Record]) -> Iterator[None]:
         raise
 
 
-def _log_rejections(report: BatchReport) -> None:
-    if not log.isEnabledFor(logging.INFO):
+def _log_rejections(report: BatchReport, each: bool) -> None:
+    """One INFO line per rejected record, its coordinates, product and event as fields
+    (JSON logs show them as keys); or, with `each` off, one line per batch."""
+    if not log.isEnabledFor(logging.INFO) or not report.summary.rejected:
+        return
+    if not each:
+        reasons = ", ".join(f"{r} {n}" for r, n in sorted(report.summary.by_reason.items()))
+        log.info(
+            "rejected %d of %d records (%s)",
+            report.summary.rejected,
+            report.summary.records,
+            reasons,
+            extra={
+                "rejected": report.summary.rejected,
+                "by_reason": dict(report.summary.by_reason),
+            },
+        )
         return
     for outcome in report.outcomes:
         if outcome.rejection is None:
             continue
         record = outcome.record
-        code, event_id = _identify(outcome)
         log.info(
-            "rejected %s[%d]@%d product=%s event=%s: %s: %s",
-            record.topic,
-            record.partition,
-            record.offset,
-            code,
-            event_id,
-            outcome.rejection.reason.value,
+            "rejected: %s",
             outcome.rejection.error,
+            extra={
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "product_code": outcome.product_code,
+                "event_id": outcome.event_id,
+                "reason": outcome.rejection.reason.value,
+            },
         )
-
-
-def _identify(outcome: RecordOutcome) -> tuple[str, str]:
-    """The product code and event id of a record, as far as its value can be read."""
-    if outcome.update is not None:
-        return outcome.update.product_code, outcome.update.event_id or "-"
-    try:
-        value = json.loads(outcome.record.value or b"null")
-    except (ValueError, RecursionError):
-        return "-", "-"
-    if not isinstance(value, dict):
-        return "-", "-"
-    return str(value.get("product_code", "-")), str(value.get("event_id", "-"))

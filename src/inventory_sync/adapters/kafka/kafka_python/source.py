@@ -15,11 +15,11 @@ from kafka import ConsumerRebalanceListener, KafkaConsumer
 from kafka.errors import CommitFailedError, KafkaError, RebalanceInProgressError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from inventory_sync.adapters.kafka.client_config import client_config
-from inventory_sync.adapters.kafka.compat import apply_finished_joins
-from inventory_sync.adapters.kafka.faults import is_transient, transient_faults
+from inventory_sync.adapters.kafka.kafka_python.config import client_config
+from inventory_sync.adapters.kafka.kafka_python.faults import is_transient, transient_faults
+from inventory_sync.adapters.kafka.kafka_python.group_join_fix import apply_finished_joins
+from inventory_sync.adapters.kafka.kafka_python.records import to_records
 from inventory_sync.adapters.kafka.offsets import next_offsets, warn_not_owned
-from inventory_sync.adapters.kafka.records import to_records
 from inventory_sync.domain.errors import TransientError
 from inventory_sync.domain.model import Record
 from inventory_sync.settings import Settings
@@ -164,12 +164,6 @@ class KafkaRecordSource:
             self._paused = False
             if self._consumer is not None:
                 self._consumer.resume(*self._consumer.paused())
-
-    def assignment(self) -> set[int]:
-        """The partitions of the topic this member holds now."""
-        if self._consumer is None:
-            return set()
-        return {tp.partition for tp in self._consumer.assignment()}
 
     def lag(self) -> dict[int, int]:
         """End offset minus position per assigned partition, from what the client already knows."""

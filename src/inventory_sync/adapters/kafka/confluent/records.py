@@ -18,7 +18,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Message
 
-from inventory_sync.adapters.kafka.record_slots import (
+from inventory_sync.adapters.kafka.records import (
     new_record,
     record_time,
     set_headers,

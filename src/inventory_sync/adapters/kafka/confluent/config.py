@@ -11,7 +11,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError
 
-from inventory_sync.adapters.kafka.client_config import CLIENT_ID
+from inventory_sync.adapters.kafka.kafka_python.config import CLIENT_ID
 from inventory_sync.settings import Settings
 
 log = logging.getLogger("inventory_sync.kafka")

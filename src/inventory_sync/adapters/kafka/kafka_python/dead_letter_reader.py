@@ -18,7 +18,6 @@ from kafka import KafkaConsumer
 from kafka.errors import KafkaTimeoutError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from inventory_sync.adapters.kafka.client_config import client_config
 from inventory_sync.adapters.kafka.dead_letter_headers import (
     ERROR,
     HEADER_PREFIX,
@@ -30,8 +29,9 @@ from inventory_sync.adapters.kafka.dead_letter_headers import (
     REASON,
     TRUNCATED,
 )
-from inventory_sync.adapters.kafka.dead_letters import acknowledged_producer
-from inventory_sync.adapters.kafka.faults import transient_faults
+from inventory_sync.adapters.kafka.kafka_python.config import client_config
+from inventory_sync.adapters.kafka.kafka_python.faults import transient_faults
+from inventory_sync.adapters.kafka.kafka_python.sink import acknowledged_producer
 from inventory_sync.settings import Settings
 
 TIMEOUT_MS = 10_000

@@ -15,8 +15,8 @@ from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.errors import TopicAlreadyExistsError, for_code
 
-from inventory_sync.adapters.kafka.client_config import client_config
-from inventory_sync.adapters.kafka.faults import transient_faults
+from inventory_sync.adapters.kafka.kafka_python.config import client_config
+from inventory_sync.adapters.kafka.kafka_python.faults import transient_faults
 from inventory_sync.settings import Settings
 
 ADMIN_TIMEOUT_MS = 10_000
@@ -67,7 +67,7 @@ def topic_message_limit(
 
 def produce(settings: Settings, values: Iterable[tuple[bytes | None, bytes | None]]) -> int:
     """Send (key, value) pairs to the topic as they are; returns how many were acknowledged."""
-    from inventory_sync.adapters.kafka.dead_letters import acknowledged_producer
+    from inventory_sync.adapters.kafka.kafka_python.sink import acknowledged_producer
 
     with transient_faults(f"producing to {settings.topic} at {settings.bootstrap_servers}"):
         producer = acknowledged_producer(settings, None)

@@ -1,20 +1,29 @@
-"""Prometheus metrics of `run`, served on metrics_port; prometheus_client loads only then."""
+"""Prometheus metrics and health of a run, served on metrics_host:metrics_port by the CLI and
+the library alike; prometheus_client loads only then.
+
+    GET /metrics   the Prometheus text format
+    GET /livez     200 while the run loop keeps polling (a stuck loop fails it), else 503
+    GET /readyz    200 while no transient fault is being waited out, else 503 with the fault
+"""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 
 from inventory_sync.domain.errors import InventorySyncError
 from inventory_sync.domain.model import Record
+from inventory_sync.domain.outcomes import BatchReport
 from inventory_sync.domain.ports import RecordSource
-from inventory_sync.domain.services import BatchReport
 
 if TYPE_CHECKING:
-    from wsgiref.simple_server import WSGIServer
-
     from prometheus_client import CollectorRegistry
+
+LIVENESS_TTL_S = 60.0
+"""A run loop that has not polled for this long is stuck: /livez fails."""
 
 
 class MetricsUnavailable(InventorySyncError):
@@ -37,11 +46,14 @@ class TimedSource:
         self.last_batch_s: float | None = None
         self.last_commit_at: float | None = None
         self._polled_at = clock()
+        self.last_poll_at = clock()
+        """When the run loop last polled (monotonic): liveness."""
 
     def poll(self, max_records: int, timeout_s: float) -> list[Record]:
         batch = self.source.poll(max_records, timeout_s)
+        self.last_poll_at = self.clock()
         if batch:
-            self._polled_at = self.clock()
+            self._polled_at = self.last_poll_at
         return batch
 
     def commit(self, records: Sequence[Record]) -> None:
@@ -105,7 +117,9 @@ class Metrics:
         )
         for outcome in ("applied", "stale", "superseded", "rejected"):
             self.records.labels(outcome)
-        self._server: WSGIServer | None = None
+        self._server: ThreadingHTTPServer | None = None
+        self.health: Callable[[], tuple[bool, bool, str]] = lambda: (True, True, "not running")
+        """(alive, ready, detail), asked by /livez and /readyz."""
 
     def observe(
         self,
@@ -135,18 +149,53 @@ class Metrics:
     def observe_fatal_error(self) -> None:
         self.fatal_errors.inc()
 
-    def serve(self, port: int, host: str = "0.0.0.0") -> None:
-        """Serve /metrics on a background thread until close()."""
-        from prometheus_client import start_http_server
-
+    def serve(self, port: int, host: str = "127.0.0.1") -> None:
+        """Serve /metrics, /livez and /readyz on a background thread until close()."""
         try:
-            self._server, _thread = start_http_server(port, addr=host, registry=self.registry)
+            self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         except OSError as exc:
-            message = f"cannot serve metrics on port {port}: {exc.strerror}"
+            message = f"cannot serve metrics on {host}:{port}: {exc.strerror}"
             raise MetricsUnavailable(message) from exc
+        self._server.daemon_threads = True
+        threading.Thread(
+            target=self._server.serve_forever, name="inventory-sync-metrics", daemon=True
+        ).start()
+
+    @property
+    def port(self) -> int | None:
+        return None if self._server is None else int(self._server.server_address[1])
 
     def close(self) -> None:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+
+def _handler_for(metrics: Metrics) -> type[BaseHTTPRequestHandler]:
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0]
+            if path == "/metrics":
+                self._reply(200, generate_latest(metrics.registry), CONTENT_TYPE_LATEST)
+            elif path in ("/livez", "/readyz"):
+                alive, ready, detail = metrics.health()
+                ok = alive if path == "/livez" else alive and ready
+                self._reply(200 if ok else 503, f"{'ok' if ok else 'failing'}: {detail}\n")
+            else:
+                self._reply(404, "not found: /metrics, /livez, /readyz\n")
+
+        def _reply(self, status: int, body: bytes | str, kind: str = "text/plain") -> None:
+            data = body.encode() if isinstance(body, str) else body
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: object) -> None:
+            return  # no access log on stderr
+
+    return Handler

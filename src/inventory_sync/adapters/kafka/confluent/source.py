@@ -12,13 +12,13 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from inventory_sync.adapters.kafka.confluent_config import (
+from inventory_sync.adapters.kafka.confluent.config import (
     client_logging,
     confluent_config,
     log_client_error,
 )
-from inventory_sync.adapters.kafka.confluent_faults import check_commit, describe
-from inventory_sync.adapters.kafka.confluent_records import to_records
+from inventory_sync.adapters.kafka.confluent.faults import check_commit, describe
+from inventory_sync.adapters.kafka.confluent.records import to_records
 from inventory_sync.adapters.kafka.offsets import next_offsets, warn_not_owned
 from inventory_sync.domain.model import Record
 from inventory_sync.settings import Settings
@@ -169,12 +169,6 @@ class ConfluentRecordSource:
         self._paused = False
         if self._consumer is not None:
             self._consumer.resume(self._consumer.assignment())
-
-    def assignment(self) -> set[int]:
-        """The partitions of the topic this member holds now."""
-        if self._consumer is None:
-            return set()
-        return {tp.partition for tp in self._consumer.assignment()}
 
     def lag(self) -> dict[int, int]:
         """High watermark minus position per partition, from what the client already knows."""

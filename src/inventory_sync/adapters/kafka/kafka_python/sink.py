@@ -17,20 +17,20 @@ the broker refuses for good (too large, invalid topic, not authorised) raises Pe
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from inventory_sync.adapters.kafka.admin import topic_message_limit
-from inventory_sync.adapters.kafka.client_config import client_config
 from inventory_sync.adapters.kafka.dead_letter_headers import (
     fitted_dead_letter,
     is_final_refusal,
     letter_limit,
 )
-from inventory_sync.adapters.kafka.faults import is_transient
+from inventory_sync.adapters.kafka.kafka_python.admin import topic_message_limit
+from inventory_sync.adapters.kafka.kafka_python.config import client_config
+from inventory_sync.adapters.kafka.kafka_python.faults import is_transient
 from inventory_sync.domain.errors import PermanentFault, TransientError
 from inventory_sync.domain.ports import DeadLetter
 from inventory_sync.settings import Settings
@@ -91,7 +91,7 @@ def _sendable_key(key: bytes | None, value: bytes | None) -> bytes | None:
 
 class KafkaDeadLetterSink:
     """Sends dead letters to `dlq_topic`: send() hands them to the producer, the delivery it
-    returns waits for the broker's acknowledgements (publish() does both).
+    returns waits for the broker's acknowledgements.
 
     On the first send it learns the topic's size limit (max.message.bytes, asked of the broker)
     and creates the producer; `overrides` are extra KafkaProducer arguments.
@@ -120,7 +120,7 @@ class KafkaDeadLetterSink:
         name is not one Kafka allows.
         """
         if not letters:
-            return KafkaDelivery(self, None, [])
+            return self._delivery(None, [])
         limit = self.limit()
         outgoing = [fitted_dead_letter(letter, limit) for letter in letters]
         producer = None
@@ -136,14 +136,20 @@ class KafkaDeadLetterSink:
                 for letter in outgoing
             ]
         except KafkaError as exc:
-            return KafkaDelivery(self, producer, [], failure=exc, count=len(letters))
+            return self._delivery(producer, [], failure=exc, count=len(letters))
         except ValueError as exc:  # kafka-python checks the topic's name before sending
             raise PermanentFault(f"cannot publish dead letters to {self.topic!r}: {exc}") from exc
-        return KafkaDelivery(self, producer, futures)
+        return self._delivery(producer, futures)
 
-    def publish(self, letters: Sequence[DeadLetter]) -> None:
-        """Send and wait: every letter acknowledged, TransientError, or PermanentFault."""
-        self.send(letters).wait()
+    def _delivery(self, producer: Any, futures: list[Any], **failed: Any) -> KafkaDelivery:
+        return KafkaDelivery(
+            producer,
+            futures,
+            topic=self.topic,
+            flush_timeout_s=self._flush_timeout_s,
+            on_failure=self._replace,
+            **failed,
+        )
 
     def limit(self) -> int:
         """The record batch size a letter may take, learned from the broker once; while the
@@ -187,16 +193,21 @@ class KafkaDelivery:
 
     def __init__(
         self,
-        sink: KafkaDeadLetterSink,
         producer: Any,
         futures: list[Any],
         *,
+        topic: str,
+        flush_timeout_s: float,
+        on_failure: Callable[[Any], None],
         failure: KafkaError | None = None,
         count: int = 0,
     ) -> None:
-        self.sink = sink
         self.producer = producer
         self.futures = futures
+        self.topic = topic
+        self.flush_timeout_s = flush_timeout_s
+        self.on_failure = on_failure
+        """Called with the producer after a transient failure (the sink replaces it)."""
         self.failure = failure
         self.count = count or len(futures)
 
@@ -206,16 +217,16 @@ class KafkaDelivery:
         try:
             if self.failure is not None:
                 raise self.failure
-            self.producer.flush(timeout=self.sink._flush_timeout_s)
+            self.producer.flush(timeout=self.flush_timeout_s)
             for future in self.futures:
                 future.get(timeout=0)
         except KafkaError as exc:
-            doing = f"publishing {self.count} dead letter(s) to {self.sink.topic}"
+            doing = f"publishing {self.count} dead letter(s) to {self.topic}"
             if _is_final(exc):
                 raise PermanentFault(f"{doing} failed, and retrying cannot help: {exc}") from exc
-            self.sink._replace(self.producer)
+            self.on_failure(self.producer)
             raise TransientError(f"{doing} failed: {exc}") from exc
-        log.debug("published %d dead letter(s) to %s", self.count, self.sink.topic)
+        log.debug("published %d dead letter(s) to %s", self.count, self.topic)
 
 
 def _is_final(exc: KafkaError) -> bool:

@@ -74,7 +74,7 @@ def database_where(settings: Settings) -> str:
 
 def kafka_health(settings: Settings) -> Health:
     """Both topics exist; raises when Kafka cannot be reached."""
-    from inventory_sync.adapters.kafka.admin import missing_topics
+    from inventory_sync.adapters.kafka.kafka_python.admin import missing_topics
 
     missing = missing_topics(settings)
     if missing:

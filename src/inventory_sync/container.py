@@ -1,26 +1,36 @@
 """The composition root: the one place where adapters are chosen from the settings.
 
-Tests override providers (`container.unit_of_work.override(providers.Object(fake))`) instead
-of patching modules. Adapters are imported when first provided, so importing this is cheap.
+The CLI, the library facade and InventoryHarness all build their worker here; tests override
+providers (`container.unit_of_work.override(providers.Object(fake))`) instead of patching
+modules. Adapters are imported when first provided, so importing this is cheap.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from dependency_injector import containers, providers
 
+from inventory_sync.application.worker import Worker
 from inventory_sync.domain.services import InventoryService
-from inventory_sync.entrypoints import health
-from inventory_sync.entrypoints.worker import Worker
 from inventory_sync.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from inventory_sync.adapters.health import Health
     from inventory_sync.adapters.sql.tables import TableMapping
     from inventory_sync.adapters.sql.unit_of_work import SqlUnitOfWork
     from inventory_sync.domain.ports import DeadLetterSink, RecordSource
+
+KAFKA_CLIENTS = {
+    "kafka-python": "inventory_sync.adapters.kafka.kafka_python",
+    "confluent": "inventory_sync.adapters.kafka.confluent",
+}
+"""kafka_client -> the package of its adapters; each has record_source() and dead_letter_sink()."""
 
 
 class ConfluentNotInstalled(RuntimeError):
@@ -29,6 +39,28 @@ class ConfluentNotInstalled(RuntimeError):
             "kafka_client = confluent needs the confluent-kafka package: "
             "pip install 'inventory-sync[confluent]'"
         )
+
+
+def require_client(settings: Settings) -> None:
+    """Fail with one clear line when the chosen Kafka client is not installed."""
+    if settings.kafka_client == "confluent" and importlib.util.find_spec("confluent_kafka") is None:
+        raise ConfluentNotInstalled
+
+
+def kafka_client(settings: Settings) -> ModuleType:
+    """The adapters of the Kafka client the settings choose."""
+    require_client(settings)
+    return importlib.import_module(KAFKA_CLIENTS[settings.kafka_client])
+
+
+def make_record_source(settings: Settings) -> RecordSource:
+    source: RecordSource = kafka_client(settings).record_source(settings)
+    return source
+
+
+def make_dead_letter_sink(settings: Settings) -> DeadLetterSink:
+    sink: DeadLetterSink = kafka_client(settings).dead_letter_sink(settings)
+    return sink
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -49,33 +81,16 @@ def make_unit_of_work(engine: Engine, mapping: TableMapping) -> SqlUnitOfWork:
     return SqlUnitOfWork(engine, mapping)
 
 
-def make_record_source(settings: Settings) -> RecordSource:
-    if settings.kafka_client == "confluent":
-        from inventory_sync.adapters.kafka.confluent import ConfluentRecordSource
+def database_health(engine: Engine, mapping: TableMapping, settings: Settings) -> Health:
+    from inventory_sync.adapters import health
 
-        return ConfluentRecordSource(settings)
-    from inventory_sync.adapters.kafka.source import KafkaRecordSource
-
-    return KafkaRecordSource(settings)
+    return health.database_health(engine, mapping, settings)
 
 
-def make_dead_letter_sink(settings: Settings) -> DeadLetterSink:
-    if settings.kafka_client == "confluent":
-        from inventory_sync.adapters.kafka.confluent import ConfluentDeadLetterSink
+def kafka_health(settings: Settings) -> Health:
+    from inventory_sync.adapters import health
 
-        return ConfluentDeadLetterSink(settings)
-    from inventory_sync.adapters.kafka.dead_letters import KafkaDeadLetterSink
-
-    return KafkaDeadLetterSink(settings)
-
-
-def require_client(settings: Settings) -> None:
-    """Fail with one clear line when the chosen Kafka client is not installed."""
-    if settings.kafka_client == "confluent":
-        import importlib.util
-
-        if importlib.util.find_spec("confluent_kafka") is None:
-            raise ConfluentNotInstalled
+    return health.kafka_health(settings)
 
 
 class Container(containers.DeclarativeContainer):
@@ -96,11 +111,15 @@ class Container(containers.DeclarativeContainer):
     dead_letter_sink = providers.Factory(make_dead_letter_sink, settings)
     worker = providers.Factory(
         Worker,
-        record_source,
-        service,
-        dead_letter_sink,
+        source=record_source,
+        service=service,
+        dead_letters=dead_letter_sink,
         batch_size=settings.provided.batch_size,
         poll_timeout_s=providers.Callable(lambda ms: ms / 1000, settings.provided.poll_timeout_ms),
+        log_each_rejection=providers.Callable(
+            lambda mode: mode == "each", settings.provided.log_rejections
+        ),
     )
-    database_health = providers.Callable(health.database_health, engine, mapping, settings)
-    kafka_health = providers.Callable(health.kafka_health, settings)
+    """`container.worker(source=...)` runs another source (a file) through the same wiring."""
+    database_health = providers.Callable(database_health, engine, mapping, settings)
+    kafka_health = providers.Callable(kafka_health, settings)

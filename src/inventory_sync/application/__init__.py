@@ -1,0 +1,1 @@
+"""The run loop that drives the ports: it imports only the domain and the standard library."""
