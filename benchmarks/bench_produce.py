@@ -144,7 +144,7 @@ def _produce_kafka_python(bootstrap: str, topic: str, pairs: Iterator[tuple[byte
 
 def create_topics(bootstrap: str, topic: str, partitions: int) -> None:
     """The topic and its dead-letter topic, as `inventory-sync topics create` makes them."""
-    from inventory_sync.adapters.kafka.admin import create_topics as create
+    from inventory_sync.adapters.kafka.kafka_python.admin import create_topics as create
     from inventory_sync.settings import Settings
 
     create(Settings(bootstrap_servers=bootstrap, topic=topic, dlq_topic=f"{topic}.dlq"), partitions)
