@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Sequence
 
 import pytest
@@ -22,6 +21,22 @@ from inventory_sync.domain.services import BatchReport
 from .helpers import event, service_with
 
 FAST = Backoff(initial_s=0.001, maximum_s=0.004)
+
+
+class StoppingClock:
+    """The worker's clock: one second passes per reading, and at `stop_at_s` it asks the worker
+    to stop, as a SIGTERM would in the middle of waiting out a fault."""
+
+    def __init__(self, worker: Worker, stop_at_s: float) -> None:
+        self.worker = worker
+        self.stop_at_s = stop_at_s
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        if self.now >= self.stop_at_s:
+            self.worker.stop()
+        return self.now
 
 
 def make_worker(
@@ -101,9 +116,9 @@ def test_a_failing_offset_commit_keeps_polling_while_paused_and_does_not_reapply
 def test_stop_while_waiting_out_a_fault_leaves_the_batch_uncommitted() -> None:
     worker, source, _ = make_worker({"SKU-1": 0})
     worker.backoff = Backoff(initial_s=60, maximum_s=60)
+    worker.clock = StoppingClock(worker, stop_at_s=10)
     worker.service.uow.repository.transient_failures = 1  # type: ignore[attr-defined]
     source.append(event("SKU-1", 5))
-    threading.Timer(0.05, worker.stop).start()
     summary = worker.run()
     assert summary.records == 0
     assert source.committed == 0
@@ -127,11 +142,21 @@ def test_max_records_stops_after_exactly_that_many() -> None:
     assert source.committed == 6
 
 
-def test_backoff_doubles_from_half_a_second_to_thirty_with_jitter() -> None:
-    backoff = Backoff()
-    assert 0.25 <= backoff.delay(1) <= 0.5
-    assert 0.5 <= backoff.delay(2) <= 1.0
-    assert 15 <= backoff.delay(20) <= 30
+@pytest.mark.parametrize(
+    ("attempt", "shortest", "longest"), [(1, 0.25, 0.5), (2, 0.5, 1.0), (3, 1.0, 2.0), (20, 15, 30)]
+)
+def test_backoff_doubles_from_half_a_second_to_thirty_with_jitter(
+    attempt: int, shortest: float, longest: float
+) -> None:
+    assert Backoff(jitter=lambda: 0.0).delay(attempt) == shortest
+    assert Backoff(jitter=lambda: 1.0).delay(attempt) == longest
+    assert Backoff(jitter=lambda: 0.5).delay(attempt) == (shortest + longest) / 2
+
+
+def test_backoff_delays_are_spread_by_the_jitter() -> None:
+    delays = {Backoff().delay(3) for _ in range(50)}
+    assert len(delays) > 40
+    assert all(1.0 <= delay <= 2.0 for delay in delays)
 
 
 def test_a_failing_offset_commit_never_sends_the_dead_letters_twice() -> None:
@@ -148,8 +173,8 @@ def test_dead_letters_are_acknowledged_before_the_offsets_are_committed() -> Non
     worker, source, sink = make_worker({"SKU-1": 0})
     sink.transient_failures = 1_000_000
     worker.backoff = Backoff(initial_s=60, maximum_s=60)
+    worker.clock = StoppingClock(worker, stop_at_s=10)
     source.append(b"not json")
-    threading.Timer(0.05, worker.stop).start()
     worker.run()
     assert sink.letters == []
     assert source.committed == 0

@@ -26,10 +26,12 @@ class Backoff:
 
     initial_s: float = 0.5
     maximum_s: float = 30.0
+    jitter: Callable[[], float] = random.random
+    """A number in [0, 1): where in [d/2, d] a delay falls."""
 
     def delay(self, attempt: int) -> float:
         ceiling = min(self.maximum_s, self.initial_s * 2.0 ** max(attempt - 1, 0))
-        return ceiling * (0.5 + random.random() / 2)
+        return ceiling * (0.5 + self.jitter() / 2)
 
 
 @dataclass(slots=True)
