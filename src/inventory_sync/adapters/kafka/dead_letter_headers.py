@@ -28,12 +28,15 @@ The six headers above are always there, so a cut letter still says why and where
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 
 from inventory_sync.domain.errors import PermanentFault
 from inventory_sync.domain.ports import DeadLetter
+
+log = logging.getLogger("inventory_sync.kafka")
 
 HEADER_PREFIX = "inventory_sync."
 REASON = HEADER_PREFIX + "reason"
@@ -94,6 +97,41 @@ def letter_limit(topic_limit: int | None, producer_limit: int) -> int:
     """The record batch size a dead letter may take: the topic's max.message.bytes (the
     broker's default when unknown) or the producer's own limit, whichever is smaller."""
     return min(topic_limit or BROKER_DEFAULT_MAX_MESSAGE_BYTES, producer_limit)
+
+
+class LetterLimit:
+    """The size a dead letter to `topic` may take, learned from the broker once: while the
+    broker cannot be asked (`unknown` errors), its default, asked again next time."""
+
+    def __init__(
+        self,
+        topic: str,
+        producer_limit: int,
+        topic_limit: Callable[[], int | None],
+        unknown: tuple[type[BaseException], ...],
+    ) -> None:
+        self.topic = topic
+        self.producer_limit = producer_limit
+        self.topic_limit = topic_limit
+        self.unknown = unknown
+        self._learned: int | None = None
+
+    def __call__(self) -> int:
+        if self._learned is not None:
+            return self._learned
+        try:
+            topic_limit = self.topic_limit()
+        except self.unknown as exc:
+            log.warning("the size limit of %s is unknown for now: %s", self.topic, exc)
+            return letter_limit(None, self.producer_limit)
+        self._learned = letter_limit(topic_limit, self.producer_limit)
+        log.debug("dead letters to %s: at most %d bytes each", self.topic, self._learned)
+        return self._learned
+
+    def fitted(self, letters: Sequence[DeadLetter]) -> list[OutgoingLetter]:
+        """The letters, each cut to fit (fitted_dead_letter)."""
+        limit = self()
+        return [fitted_dead_letter(letter, limit) for letter in letters]
 
 
 def dead_letter_headers(letter: DeadLetter) -> list[tuple[str, bytes]]:

@@ -34,6 +34,27 @@ def new_record() -> Any:
     return object.__new__(Record)
 
 
+def make_record(  # noqa: PLR0917 (positional: it runs once per record)
+    key: bytes | None,
+    value: bytes | None,
+    topic: str,
+    partition: int,
+    offset: int,
+    timestamp: datetime,
+    headers: tuple[tuple[str, bytes], ...],
+) -> Record:
+    """The same Record as Record(...) builds, set slot by slot."""
+    record: Record = new_record()
+    set_key(record, key)
+    set_value(record, value)
+    set_topic(record, topic)
+    set_partition(record, partition)
+    set_offset(record, offset)
+    set_timestamp(record, timestamp)
+    set_headers(record, headers)
+    return record
+
+
 def record_time(ms: int, read_at: datetime, where: tuple[object, object, object]) -> datetime:
     """A record timestamp (milliseconds since the epoch) as an aware UTC datetime.
 

@@ -6,7 +6,6 @@ and only when that client is chosen. The same two factories as the kafka_python 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from inventory_sync.settings import Settings
@@ -18,9 +17,7 @@ def record_source(settings: Settings, **kwargs: Any) -> Any:
     return ConfluentRecordSource(settings, **kwargs)
 
 
-def dead_letter_sink(
-    settings: Settings, *, overrides: Mapping[str, Any] | None = None, **kwargs: Any
-) -> Any:
+def dead_letter_sink(settings: Settings, **kwargs: Any) -> Any:
     from inventory_sync.adapters.kafka.confluent.sink import ConfluentDeadLetterSink
 
-    return ConfluentDeadLetterSink(settings, overrides=overrides, **kwargs)
+    return ConfluentDeadLetterSink(settings, **kwargs)

@@ -16,25 +16,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from confluent_kafka import KafkaError, Message
+from confluent_kafka import KafkaError
 
-from inventory_sync.adapters.kafka.records import (
-    new_record,
-    record_time,
-    set_headers,
-    set_key,
-    set_offset,
-    set_partition,
-    set_timestamp,
-    set_topic,
-    set_value,
-)
+from inventory_sync.adapters.kafka.records import make_record, record_time
 from inventory_sync.domain.model import Record
 
 log = logging.getLogger("inventory_sync.kafka")
 
 
-def to_records(messages: list[Message], on_error: Callable[[KafkaError], None]) -> list[Record]:
+def to_records(messages: list[Any], on_error: Callable[[KafkaError], None]) -> list[Record]:
     """Convert messages in order, timestamps to aware UTC; error events go to on_error."""
     records: list[Record] = []
     append = records.append
@@ -46,18 +36,15 @@ def to_records(messages: list[Message], on_error: Callable[[KafkaError], None]) 
             on_error(error)
             continue
         ms = message.timestamp()[1]
+        topic, partition, offset = message.topic(), message.partition(), message.offset()
         if ms != last_ms:  # messages of one producer batch often share the millisecond
             last_ms = ms
-            at = record_time(ms, read_at, (message.topic(), message.partition(), message.offset()))
-        record = new_record()
-        set_key(record, message.key())
-        set_value(record, message.value())
-        set_topic(record, message.topic())
-        set_partition(record, message.partition())
-        set_offset(record, message.offset())
-        set_timestamp(record, at)
-        set_headers(record, _headers(message))
-        append(record)
+            at = record_time(ms, read_at, (topic, partition, offset))
+        append(
+            make_record(
+                message.key(), message.value(), topic, partition, offset, at, _headers(message)
+            )
+        )
     return records
 
 

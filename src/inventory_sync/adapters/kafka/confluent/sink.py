@@ -10,7 +10,7 @@ failure TransientError.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
@@ -21,16 +21,16 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
     ResourceType,
 )
 
+from inventory_sync.adapters.kafka import Overrides
 from inventory_sync.adapters.kafka.confluent.config import (
     client_logging,
     confluent_config,
     log_client_error,
 )
 from inventory_sync.adapters.kafka.dead_letter_headers import (
+    LetterLimit,
     OutgoingLetter,
-    fitted_dead_letter,
     is_final_refusal,
-    letter_limit,
 )
 from inventory_sync.domain.errors import PermanentFault, TransientError
 from inventory_sync.domain.ports import DeadLetter
@@ -66,19 +66,10 @@ _NO_LIMIT_GIVEN = frozenset(
 
 
 class ConfluentDeadLetterSink:
-    """Sends dead letters to `dlq_topic`: send() hands them to the producer, the delivery it
-    returns waits for the broker's acknowledgements.
-
-    On the first send it learns the topic's size limit (max.message.bytes, asked of the broker)
-    and creates the producer; `overrides` are extra librdkafka properties.
-    """
+    """Dead letters to `dlq_topic` through a librdkafka producer, made on the first send."""
 
     def __init__(
-        self,
-        settings: Settings,
-        *,
-        topic: str | None = None,
-        overrides: Mapping[str, Any] | None = None,
+        self, settings: Settings, *, topic: str | None = None, overrides: Overrides = None
     ) -> None:
         self.topic = topic or settings.dlq_topic
         self._client_config = {**confluent_config(settings), **client_logging()}
@@ -93,7 +84,12 @@ class ConfluentDeadLetterSink:
         self._lookup_timeout_s = min(message_timeout_s, 10.0)
         self._producer: Producer | None = None
         self._fatal: KafkaError | None = None
-        self._limit: int | None = None
+        self.limit = LetterLimit(
+            self.topic,
+            int(self._config.get("message.max.bytes", PRODUCER_MESSAGE_MAX_BYTES)),
+            self._topic_limit,
+            (KafkaException, FutureTimeout),
+        )
 
     def send(self, letters: Sequence[DeadLetter]) -> ConfluentDelivery:
         """Queue the letters in the producer; the returned delivery waits for the reports.
@@ -102,10 +98,9 @@ class ConfluentDeadLetterSink:
         """
         if not letters:
             return ConfluentDelivery(None, 0, self.topic, self._flush_timeout_s, self._take_fatal)
-        limit = self.limit()
-        outgoing = [fitted_dead_letter(letter, limit) for letter in letters]
+        outgoing = self.limit.fitted(letters)
         if self._producer is None:
-            batch_size = min(PRODUCER_MESSAGE_MAX_BYTES, limit)
+            batch_size = min(PRODUCER_MESSAGE_MAX_BYTES, self.limit())
             self._producer = Producer({"batch.size": batch_size, **self._config})
         delivery = ConfluentDelivery(
             self._producer, len(letters), self.topic, self._flush_timeout_s, self._take_fatal
@@ -116,21 +111,6 @@ class ConfluentDeadLetterSink:
         except KafkaException as exc:  # refused before sending, e.g. a letter that is too large
             delivery.failures.append(exc.args[0])
         return delivery
-
-    def limit(self) -> int:
-        """The record batch size a letter may take, learned from the broker once; while the
-        broker cannot be asked, its default (asked again on the next send)."""
-        if self._limit is not None:
-            return self._limit
-        producer_limit = int(self._config.get("message.max.bytes", PRODUCER_MESSAGE_MAX_BYTES))
-        try:
-            topic_limit = self._topic_limit()
-        except (KafkaException, FutureTimeout) as exc:
-            log.warning("the size limit of %s is unknown for now: %s", self.topic, exc)
-            return letter_limit(None, producer_limit)
-        self._limit = letter_limit(topic_limit, producer_limit)
-        log.debug("dead letters to %s: at most %d bytes each", self.topic, self._limit)
-        return self._limit
 
     def _topic_limit(self) -> int | None:
         """The topic's max.message.bytes; None when the broker gives none (no such topic)."""

@@ -6,7 +6,6 @@ place; `overrides` are extra client arguments (tests use them for short timeouts
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from inventory_sync.settings import Settings
@@ -18,9 +17,7 @@ def record_source(settings: Settings, **kwargs: Any) -> Any:
     return KafkaRecordSource(settings, **kwargs)
 
 
-def dead_letter_sink(
-    settings: Settings, *, overrides: Mapping[str, Any] | None = None, **kwargs: Any
-) -> Any:
+def dead_letter_sink(settings: Settings, **kwargs: Any) -> Any:
     from inventory_sync.adapters.kafka.kafka_python.sink import KafkaDeadLetterSink
 
-    return KafkaDeadLetterSink(settings, overrides=overrides, **kwargs)
+    return KafkaDeadLetterSink(settings, **kwargs)

@@ -14,17 +14,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from inventory_sync.adapters.kafka.records import (
-    new_record,
-    record_time,
-    set_headers,
-    set_key,
-    set_offset,
-    set_partition,
-    set_timestamp,
-    set_topic,
-    set_value,
-)
+from inventory_sync.adapters.kafka.records import make_record, record_time
 from inventory_sync.domain.model import Record
 
 
@@ -40,16 +30,18 @@ def to_records(batches: Iterable[list[Any]]) -> list[Record]:
             if ms != last_ms:  # records of one producer batch often share the millisecond
                 last_ms = ms
                 at = record_time(ms, read_at, (consumed.topic, consumed.partition, consumed.offset))
-            record = new_record()
-            set_key(record, consumed.key)
-            set_value(record, consumed.value)
-            set_topic(record, consumed.topic)
-            set_partition(record, consumed.partition)
-            set_offset(record, consumed.offset)
-            set_timestamp(record, at)
             headers = consumed.headers
-            set_headers(record, _headers(headers) if headers else ())
-            append(record)
+            append(
+                make_record(
+                    consumed.key,
+                    consumed.value,
+                    consumed.topic,
+                    consumed.partition,
+                    consumed.offset,
+                    at,
+                    _headers(headers) if headers else (),
+                )
+            )
     return records
 
 

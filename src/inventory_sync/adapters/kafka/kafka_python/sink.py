@@ -23,11 +23,8 @@ from typing import Any
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from inventory_sync.adapters.kafka.dead_letter_headers import (
-    fitted_dead_letter,
-    is_final_refusal,
-    letter_limit,
-)
+from inventory_sync.adapters.kafka import Overrides
+from inventory_sync.adapters.kafka.dead_letter_headers import LetterLimit, is_final_refusal
 from inventory_sync.adapters.kafka.kafka_python.admin import topic_message_limit
 from inventory_sync.adapters.kafka.kafka_python.config import client_config
 from inventory_sync.adapters.kafka.kafka_python.faults import is_transient
@@ -90,28 +87,24 @@ def _sendable_key(key: bytes | None, value: bytes | None) -> bytes | None:
 
 
 class KafkaDeadLetterSink:
-    """Sends dead letters to `dlq_topic`: send() hands them to the producer, the delivery it
-    returns waits for the broker's acknowledgements.
-
-    On the first send it learns the topic's size limit (max.message.bytes, asked of the broker)
-    and creates the producer; `overrides` are extra KafkaProducer arguments.
-    """
+    """Dead letters to `dlq_topic` through a kafka-python producer, made on the first send."""
 
     def __init__(
-        self,
-        settings: Settings,
-        *,
-        topic: str | None = None,
-        overrides: Mapping[str, Any] | None = None,
+        self, settings: Settings, *, topic: str | None = None, overrides: Overrides = None
     ) -> None:
         self.settings = settings
         self.topic = topic or settings.dlq_topic
         self.overrides = dict(overrides or {})
         self._producer: Any = None
-        self._limit: int | None = None
         timeouts = {**PRODUCER_TIMEOUTS, **self.overrides}
         self._flush_timeout_s = timeouts["delivery_timeout_ms"] / 1000 + 5
-        self._lookup_timeout_ms = int(timeouts["bootstrap_timeout_ms"])
+        lookup_timeout_ms = int(timeouts["bootstrap_timeout_ms"])
+        self.limit = LetterLimit(
+            self.topic,
+            int(self.overrides.get("max_request_size", PRODUCER_MAX_REQUEST_SIZE)),
+            lambda: topic_message_limit(settings, self.topic, lookup_timeout_ms),
+            (TransientError, KafkaError),
+        )
 
     def send(self, letters: Sequence[DeadLetter]) -> KafkaDelivery:
         """Hand the letters to the producer; the returned delivery waits for the acks.
@@ -121,11 +114,10 @@ class KafkaDeadLetterSink:
         """
         if not letters:
             return self._delivery(None, [])
-        limit = self.limit()
-        outgoing = [fitted_dead_letter(letter, limit) for letter in letters]
+        outgoing = self.limit.fitted(letters)
         producer = None
         try:
-            producer = self._connected(limit)
+            producer = self._connected(self.limit())
             futures = [
                 producer.send(
                     self.topic,
@@ -150,21 +142,6 @@ class KafkaDeadLetterSink:
             on_failure=self._replace,
             **failed,
         )
-
-    def limit(self) -> int:
-        """The record batch size a letter may take, learned from the broker once; while the
-        broker cannot be asked, its default (asked again on the next send)."""
-        if self._limit is not None:
-            return self._limit
-        producer_limit = int(self.overrides.get("max_request_size", PRODUCER_MAX_REQUEST_SIZE))
-        try:
-            topic_limit = topic_message_limit(self.settings, self.topic, self._lookup_timeout_ms)
-        except (TransientError, KafkaError) as exc:
-            log.warning("the size limit of %s is unknown for now: %s", self.topic, exc)
-            return letter_limit(None, producer_limit)
-        self._limit = letter_limit(topic_limit, producer_limit)
-        log.debug("dead letters to %s: at most %d bytes each", self.topic, self._limit)
-        return self._limit
 
     def close(self) -> None:
         producer, self._producer = self._producer, None
