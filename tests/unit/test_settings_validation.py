@@ -132,3 +132,17 @@ def test_a_database_url_password_is_masked_in_every_shape(url: str) -> None:
     assert "hunter2" not in masked
     assert "ter2" not in masked
     assert SECRET_MASK in masked
+
+
+def test_a_postgresql_url_without_psycopg_installed_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "psycopg" else real(name, *a)
+    )
+
+    with pytest.raises(ValidationError, match=r"pip install 'inventory-sync\[postgres\]'"):
+        Settings(database_url="postgresql://shop@db/shop")

@@ -105,6 +105,8 @@ def apply(
 
     state = state_of(ctx)
     settings, container = state.settings(), state.container()
+    if not file.is_file():
+        raise FileNotFoundError(2, "No such file", str(file))
     require_database(container, settings)
     source = JsonLinesSource(file)
     kept = InMemoryDeadLetterSink()

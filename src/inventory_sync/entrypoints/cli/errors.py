@@ -51,6 +51,8 @@ def describe(exc: BaseException, settings: Any) -> tuple[int, str] | None:
             return _database_message(cause, settings)
     if _is_settings_error(exc):
         return 2, _settings_message(exc)
+    if type(exc).__name__ == "SettingsError":  # a config file that cannot be read
+        return 2, _one_line(str(exc))
     if isinstance(exc, BadUsage) or _is_missing_client(exc):
         return 2, _one_line(str(exc))
     if isinstance(exc, FileNotFoundError):
@@ -118,11 +120,21 @@ def _database_message(exc: BaseException, settings: Any) -> tuple[int, str]:
         return 2, f"setting database_url: {_one_line(str(exc))}"
     where = mask_url_password(settings.database_url) if settings is not None else "?"
     detail = _one_line(str(getattr(exc, "orig", None) or exc))
+    if _names_missing_column(detail):
+        return 1, (
+            f"the database at {where} lacks a mapped column ({detail}): check the settings "
+            "products_table, code_column, count_column, updated_at_column, name_column "
+            "(inventory-sync check)"
+        )
     if _names_missing_table(detail):
         return 1, f"the database at {where} is not set up ({detail}): run inventory-sync db upgrade"
     if name in ("OperationalError", "InterfaceError"):
         return 1, f"cannot reach the database at {where}: {detail}"
     return 1, f"database at {where}: {name}: {detail}"
+
+
+def _names_missing_column(detail: str) -> bool:
+    return "no such column" in detail or ("column" in detail and "does not exist" in detail)
 
 
 def _names_missing_table(detail: str) -> bool:
