@@ -59,13 +59,14 @@ class InventorySync:
         max_records: int | None = None,
         idle_timeout_s: float | None = None,
         on_batch: Callable[[BatchReport], None] | None = None,
+        on_idle: Callable[[], None] | None = None,
     ) -> Summary:
         """Consume until stop(), SIGINT/SIGTERM (in the main thread), max_records or idleness.
 
         The batch in hand is finished and committed before it returns. Raises
         PermanentFault when a fault that retrying cannot clear stops the worker.
         """
-        worker = self._new_worker(on_batch)
+        worker = self._new_worker(on_batch, on_idle)
         restore = _stop_on_signals(worker.stop)
         try:
             return self._run(worker, max_records, idle_timeout_s)
@@ -133,7 +134,11 @@ class InventorySync:
         source = self._source
         return {} if source is None else source.lag()
 
-    def _new_worker(self, on_batch: Callable[[BatchReport], None] | None) -> Worker:
+    def _new_worker(
+        self,
+        on_batch: Callable[[BatchReport], None] | None,
+        on_idle: Callable[[], None] | None = None,
+    ) -> Worker:
         from inventory_sync.adapters.metrics import TimedSource
 
         require_client(self.settings)
@@ -143,7 +148,7 @@ class InventorySync:
             source = TimedSource(self.container.record_source())
             self.metrics = self._serve_metrics()
             worker: Worker = self.container.worker(
-                source=source, on_batch=self._observer(source, on_batch)
+                source=source, on_batch=self._observer(source, on_batch), on_idle=on_idle
             )
             if self.metrics is not None:
                 self.metrics.health = _health_of(worker, source)

@@ -65,3 +65,16 @@ def test_off_a_terminal_progress_is_logged_every_interval(caplog: pytest.LogCapt
     assert len(caplog.messages) == 1
     assert caplog.messages[0].startswith("progress: records 2,000 · applied 1,655")
     assert caplog.messages[0].endswith("lag 7")
+
+
+def test_an_idle_run_still_logs_its_progress_line(caplog: pytest.LogCaptureFixture) -> None:
+    now = [0.0]
+    progress = LogProgress(interval_s=5.0, clock=lambda: now[0])
+    with caplog.at_level(logging.INFO, "inventory_sync.progress"):
+        for second in range(1, 12):
+            now[0] = float(second)
+            progress.update(Summary(), {})
+    assert [r.getMessage().split(" · ")[0] for r in caplog.records] == [
+        "progress: records 0",
+        "progress: records 0",
+    ]

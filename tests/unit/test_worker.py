@@ -232,3 +232,21 @@ def test_a_dead_letter_refused_for_good_stops_the_worker_and_leaves_its_batch_un
     [stopped] = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert "retrying cannot clear" in stopped.getMessage()
     assert "product_inventory_updates[0]@2" in stopped.getMessage()
+
+
+def test_an_idle_worker_reports_every_empty_poll_so_progress_keeps_coming() -> None:
+    worker, source, _ = make_worker({"SKU-1": 0})
+    idle: list[int] = []
+
+    def on_idle() -> None:
+        idle.append(source.position)
+        if len(idle) == 5:
+            worker.stop()
+
+    worker.on_idle = on_idle
+    source.append(event("SKU-1", 1))
+
+    summary = worker.run()
+
+    assert summary.records == 1
+    assert idle == [1, 1, 1, 1, 1]  # after the one record, every poll came back empty

@@ -70,6 +70,7 @@ class Worker:
         on_batch: Callable[[BatchReport], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         log_each_rejection: bool = True,
+        on_idle: Callable[[], None] | None = None,
     ) -> None:
         self.source = source
         self.service = service
@@ -80,6 +81,8 @@ class Worker:
         self.on_batch = on_batch
         self.clock = clock
         self.log_each_rejection = log_each_rejection
+        self.on_idle = on_idle
+        """Called after each poll that brought no record (progress lines keep coming)."""
         self.fault: str | None = None
         """The transient fault being waited out, if any (readiness reports it)."""
         self.totals = Summary()
@@ -110,6 +113,8 @@ class Worker:
                     return self.totals
                 unsettled = None
             if not batch:
+                if self.on_idle is not None:
+                    self.on_idle()
                 if idle_timeout_s is not None and self.clock() - last_record_at >= idle_timeout_s:
                     break
                 continue

@@ -66,10 +66,12 @@ def run(
     progress = progress_for(terminal=sys.stderr.isatty())
     sync = InventorySync(settings, container=container)
     try:
+        observer = RunObserver(sync, progress)
         summary = sync.run(
             max_records=max_messages,
             idle_timeout_s=idle_timeout,
-            on_batch=RunObserver(sync, progress).on_batch,
+            on_batch=observer.on_batch,
+            on_idle=observer.on_idle,
         )
     finally:
         progress.close()
@@ -156,6 +158,10 @@ class RunObserver:
 
     def on_batch(self, report: BatchReport) -> None:
         self.totals.add(report.summary)
+        self.progress.update(self.totals, self.sync.lag())
+
+    def on_idle(self) -> None:
+        """While no record comes, the progress line keeps coming (records/s 0)."""
         self.progress.update(self.totals, self.sync.lag())
 
 

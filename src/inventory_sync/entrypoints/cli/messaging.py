@@ -7,12 +7,15 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from inventory_sync.entrypoints.cli.errors import BadUsage
 from inventory_sync.entrypoints.cli.state import state_of
+
+if TYPE_CHECKING:
+    from inventory_sync.adapters.kafka.kafka_python.dead_letter_reader import ReplayReport
 
 
 def produce(
@@ -63,20 +66,14 @@ def produce(
 
 def events_from_file(path: Path) -> Iterator[tuple[bytes | None, bytes]]:
     """(key, value) per non-blank line: the value as it is, the key its product_code if any."""
+    from inventory_sync.adapters.kafka.kafka_python.dead_letter_reader import product_code_of
+
     with path.open("rb") as file:
         for line in file:
             value = line.rstrip(b"\r\n")
             if value.strip():
-                yield _key_of(value), value
-
-
-def _key_of(value: bytes) -> bytes | None:
-    try:
-        decoded = json.loads(value)
-    except (ValueError, RecursionError):
-        return None
-    code = decoded.get("product_code") if isinstance(decoded, dict) else None
-    return code.encode() if isinstance(code, str) and code else None
+                code = product_code_of(value)
+                yield (code.encode() if code else None), value
 
 
 def _event(code: str, count: int, occurred_at: str | None) -> dict[str, Any]:
@@ -96,83 +93,211 @@ def _event(code: str, count: int, occurred_at: str | None) -> dict[str, Any]:
 def create_topics(
     ctx: typer.Context,
     partitions: Annotated[
-        int, typer.Option(min=1, metavar="N", help="Partitions of each topic.")
-    ] = 3,
+        int | None,
+        typer.Option(
+            min=1,
+            metavar="N",
+            help="Partitions of each topic [default: 3 for a new topic; an existing one, "
+            "whatever it has].",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Create the topic and its dead-letter topic.
 
-    Topics that exist already are left alone.
+    A topic that exists already is left as it is. With --partitions N, one that has another
+    partition count is an error (exit 1): partitions are not added to it, since that moves
+    product keys to other partitions and events of one product could be applied out of
+    order; add them with Kafka's own tools once the topic is drained, if you must.
 
     \b
     Example:
       inventory-sync topics create --partitions 6
     """
-    from inventory_sync.adapters.kafka.kafka_python.admin import create_topics as create
+    from inventory_sync.adapters.kafka.kafka_python.admin import ensure_topics
 
     settings = state_of(ctx).settings()
-    created = create(settings, partitions)
-    for topic in (settings.topic, settings.dlq_topic):
-        done = "created" if topic in created else "already exists:"
-        typer.echo(f"{done} {topic}" + (f" ({partitions} partitions)" if topic in created else ""))
+    states = ensure_topics(settings, partitions or DEFAULT_PARTITIONS)
+    for state in states:
+        if partitions is not None and state.differs_from(partitions):
+            typer.echo(
+                f"error: topic {state.name} exists with {state.partitions} partitions, not "
+                f"{partitions}: left as it is (adding partitions would move product keys to "
+                "other partitions)",
+                err=True,
+            )
+        elif state.created:
+            typer.echo(f"created {state.name} ({state.partitions} partitions)")
+        else:
+            typer.echo(f"already exists: {state.name} ({_partitions(state.partitions)})")
+    if partitions is not None and any(state.differs_from(partitions) for state in states):
+        raise typer.Exit(1)
+
+
+DEFAULT_PARTITIONS = 3
+
+
+def _partitions(count: int | None) -> str:
+    return "partitions unknown" if count is None else f"{count} partitions"
+
+
+ReasonOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--reason",
+        metavar="REASON",
+        help="Only letters of this rejection reason (repeatable).",
+        show_default=False,
+    ),
+]
+ProductOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--product",
+        metavar="CODE",
+        help="Only letters of this product code (repeatable).",
+        show_default=False,
+    ),
+]
 
 
 def show_dead_letters(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option(min=1, metavar="N", help="Show at most N.")] = 100,
+    reason: ReasonOption = None,
+    product: ProductOption = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
 ) -> None:
-    """Show the dead letters and why each was rejected.
+    """Show the dead letters, why each was rejected, and whether it was replayed.
 
-    Oldest first; reading them commits nothing, so showing again shows the same. A letter
-    cut to fit the dead-letter topic says so, with the original value's size and SHA-256.
+    Oldest rejection first. Each is `pending` (not sent back yet) or `replayed`; a letter
+    cut to fit the dead-letter topic says so, with the original value's size and SHA-256,
+    and is `skipped` once a replay has passed it (it is never sent). Reading them commits
+    nothing, so showing again shows the same. --json adds `status` and `rejected_at`.
 
     \b
     Examples:
       inventory-sync dlq show
+      inventory-sync dlq show --reason unknown_product --product SKU-1
       inventory-sync dlq show --limit 10 --json
     """
     from inventory_sync.adapters.kafka.kafka_python.dead_letter_reader import read_dead_letters
 
-    letters = read_dead_letters(state_of(ctx).settings(), limit)
+    reasons = _reasons(reason)
+    letters = read_dead_letters(
+        state_of(ctx).settings(), limit, reasons=reasons, products=product or ()
+    )
     if json_output:
         typer.echo(json.dumps(letters))
         return
     if not letters:
-        typer.echo("no dead letters")
+        typer.echo("no dead letters" + (" of that choice" if reasons or product else ""))
     for letter in letters:
-        typer.echo(f"{_where(letter)}  {letter['reason']}: {letter['error']}{_cut(letter)}")
+        typer.echo(
+            f"{_where(letter)}  {letter['status']:<8}  {letter['rejected_at']}  "
+            f"{letter['reason']}: {letter['error']}{_cut(letter)}"
+        )
         typer.echo(f"    {letter['value']}")
 
 
-def replay_dead_letters(ctx: typer.Context) -> None:
-    """Send the dead letters back to the topic.
+def replay_dead_letters(
+    ctx: typer.Context,
+    reason: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--reason",
+            metavar="REASON",
+            help="Replay the letters of this reason, whether it is replayed by default or "
+            "not (repeatable) [default: unknown_product and storage_rejected].",
+            show_default=False,
+        ),
+    ] = None,
+    product: ProductOption = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Print what would be sent; send and commit nothing."),
+    ] = False,
+) -> None:
+    """Send pending dead letters back to the topic, once their cause is fixed.
 
-    Once their cause is fixed (say, the unknown product was added), this sends the dead
-    letters not yet replayed back to the topic; it remembers how far it got. A letter that
-    was cut to fit the dead-letter topic is skipped (and listed): it is not the original.
+    By default only those that can succeed once their cause is fixed: unknown_product (add
+    the product) and storage_rejected (put the table or the data right). Name others with
+    --reason: from_the_future once the producer's clock is right, too_large once
+    max_message_bytes is raised. Each goes back as the original record, with its original
+    timestamp. Replay remembers what it sent (in the consumer group GROUP_ID.dlq-replay), so
+    replaying again sends nothing twice; a letter passed over because its reason or product
+    was not chosen stays pending for a later replay that chooses it. A letter cut to fit the
+    dead-letter topic is never sent: it is not the original.
 
     \b
-    Example:
+    Examples:
+      inventory-sync dlq replay --dry-run
       inventory-sync dlq replay
+      inventory-sync dlq replay --reason from_the_future --product SKU-1
     """
-    from inventory_sync.adapters.kafka.kafka_python.dead_letter_reader import (
-        replay_dead_letters as replay,
-    )
+    from inventory_sync.adapters.kafka.kafka_python import dead_letter_reader as reader
 
     settings = state_of(ctx).settings()
-    skipped: list[dict[str, Any]] = []
-    replayed = replay(settings, on_skipped=skipped.append)
-    for letter in skipped:
-        typer.echo(f"skipped {_where(letter)}  {letter['reason']}{_cut(letter)}")
-    typer.echo(
-        f"replayed {replayed} dead letters from {settings.dlq_topic} to {settings.topic}"
-        + (
-            f"; skipped {len(skipped)} truncated one(s): replay them from "
-            "their original offsets, or produce them again"
-            if skipped
-            else ""
+    choice = reader.ReplayChoice.of(_reasons(reason), product or ())
+    report = reader.replay_dead_letters(settings, choice, dry_run=dry_run)
+    for line in replay_lines(report, settings.dlq_topic, settings.topic):
+        typer.echo(line)
+
+
+def replay_lines(report: ReplayReport, dlq_topic: str, topic: str) -> list[str]:
+    """What `dlq replay` says about a ReplayReport: how many it replayed, then one line per
+    kind of letter it passed over, with why, and what to do about it."""
+    count = len(report.replayed)
+    if report.dry_run:
+        lines = [
+            f"would replay {count} dead letters from {dlq_topic} to {topic} "
+            "(dry run: nothing sent, nothing committed)"
+        ]
+        lines += [
+            f"    {_where(letter)}  {letter['reason']}  {letter['value']}"
+            for letter in (stored.describe() for stored in report.replayed)
+        ]
+    else:
+        lines = [f"replayed {count} dead letters from {dlq_topic} to {topic}"]
+    for reason, skipped in sorted(report.not_chosen.items()):
+        lines.append(f"skipped {skipped} {reason}: {_why_not_chosen(reason)}")
+    for reason, skipped in sorted(report.other_products.items()):
+        lines.append(f"skipped {skipped} {reason}: of products --product did not name")
+    for stored in report.truncated:
+        letter = stored.describe()
+        lines.append(
+            f"skipped truncated {_where(letter)}  {letter['reason']}{_cut(letter)}: not the "
+            "original record; replay it from its original offset, or produce it again"
         )
-    )
+    return lines
+
+
+_REPLAYED_ONLY_WHEN_NAMED = {
+    "malformed_json": "cannot succeed as it is",
+    "invalid_payload": "cannot succeed as it is",
+    "too_large": "can succeed only once max_message_bytes is raised",
+    "from_the_future": "can succeed only once the producer's clock is right",
+}
+
+
+def _why_not_chosen(reason: str) -> str:
+    if reason in _REPLAYED_ONLY_WHEN_NAMED:
+        why = _REPLAYED_ONLY_WHEN_NAMED[reason]
+        return f"{why}, so replayed only when named (--reason {reason})"
+    return "not one of the reasons named by --reason"
+
+
+def _reasons(named: list[str] | None) -> list[str]:
+    """The --reason values, each checked to be a rejection reason."""
+    from inventory_sync.domain.rules import RejectionReason
+
+    known = [reason.value for reason in RejectionReason]
+    for reason in named or ():
+        if reason not in known:
+            raise BadUsage(
+                f"--reason {reason!r} is not a rejection reason: one of {', '.join(known)}"
+            )
+    return list(named or ())
 
 
 def _where(letter: dict[str, Any]) -> str:

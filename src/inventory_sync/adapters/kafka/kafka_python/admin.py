@@ -7,8 +7,9 @@ A broker that cannot be reached raises the domain's TransientError; other Kafka 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaAdminClient
@@ -17,30 +18,51 @@ from kafka.errors import TopicAlreadyExistsError, for_code
 
 from inventory_sync.adapters.kafka.kafka_python.config import client_config
 from inventory_sync.adapters.kafka.kafka_python.faults import transient_faults
+from inventory_sync.domain.errors import InventorySyncError
 from inventory_sync.settings import Settings
 
 ADMIN_TIMEOUT_MS = 10_000
+UNKNOWN_TOPIC = 3  # Kafka's UNKNOWN_TOPIC_OR_PARTITION
+
+
+class TopicMissing(InventorySyncError):
+    """The topic to produce to does not exist (and is not created on the fly)."""
+
+    def __init__(self, topic: str) -> None:
+        super().__init__(f"topic {topic} does not exist: run inventory-sync topics create")
+        self.topic = topic
+
+
+@dataclass(frozen=True, slots=True)
+class TopicState:
+    """A topic after `ensure_topics`: its partition count (None when the broker does not say)
+    and whether it was created just now."""
+
+    name: str
+    partitions: int | None
+    created: bool
+
+    def differs_from(self, partitions: int) -> bool:
+        """Whether it existed already with another partition count than `partitions`."""
+        return not self.created and self.partitions is not None and self.partitions != partitions
+
+
+def ensure_topics(settings: Settings, partitions: int) -> list[TopicState]:
+    """Create the topic and the dead-letter topic where missing, with `partitions` each, and
+    say what each has now. An existing topic is left as it is, whatever its partition count:
+    adding partitions would move product keys to other partitions, so the events of one
+    product could be consumed out of order."""
+    names = [settings.topic, settings.dlq_topic]
+    with _admin(settings) as admin:
+        created = _create(admin, _missing(admin, settings), partitions)
+        counts = _partition_counts(admin, names)
+    return [TopicState(name, counts.get(name), name in created) for name in names]
 
 
 def create_topics(settings: Settings, partitions: int = 1) -> list[str]:
     """Create the topic and the dead-letter topic where missing; returns the names created."""
     with _admin(settings) as admin:
-        wanted = _missing(admin, settings)
-        if not wanted:
-            return []
-        response = admin.create_topics(
-            {name: {"num_partitions": partitions} for name in wanted}, raise_errors=False
-        )
-        created = []
-        for topic in response["topics"]:
-            error = for_code(topic["error_code"])
-            if error is TopicAlreadyExistsError:  # created meanwhile by someone else
-                continue
-            if topic["error_code"] != 0:
-                raise error(f"creating topic {topic['name']}: {topic.get('error_message')}")
-            created.append(topic["name"])
-        admin.wait_for_topics(created, timeout_ms=ADMIN_TIMEOUT_MS)
-    return sorted(created, key=wanted.index)
+        return _create(admin, _missing(admin, settings), partitions)
 
 
 def missing_topics(settings: Settings) -> list[str]:
@@ -66,11 +88,18 @@ def topic_message_limit(
 
 
 def produce(settings: Settings, values: Iterable[tuple[bytes | None, bytes | None]]) -> int:
-    """Send (key, value) pairs to the topic as they are; returns how many were acknowledged."""
+    """Send (key, value) pairs to the topic as they are; returns how many were acknowledged.
+
+    Raises TopicMissing, sending nothing, when the topic does not exist: the broker would
+    otherwise create it on the fly, with its default partition count.
+    """
     from inventory_sync.adapters.kafka.kafka_python.sink import acknowledged_producer
 
+    with _admin(settings) as admin:
+        if settings.topic not in _partition_counts(admin, [settings.topic]):
+            raise TopicMissing(settings.topic)
     with transient_faults(f"producing to {settings.topic} at {settings.bootstrap_servers}"):
-        producer = acknowledged_producer(settings, None)
+        producer = acknowledged_producer(settings, {"allow_auto_create_topics": False})
         try:
             futures = [producer.send(settings.topic, key=k, value=v) for k, v in values]
             producer.flush()
@@ -79,6 +108,37 @@ def produce(settings: Settings, values: Iterable[tuple[bytes | None, bytes | Non
         finally:
             producer.close()
     return len(futures)
+
+
+def _create(admin: Any, wanted: list[str], partitions: int) -> list[str]:
+    """Create the `wanted` topics; returns those this call created, in the order wanted."""
+    if not wanted:
+        return []
+    response = admin.create_topics(
+        {name: {"num_partitions": partitions} for name in wanted}, raise_errors=False
+    )
+    created = []
+    for topic in response["topics"]:
+        error = for_code(topic["error_code"])
+        if error is TopicAlreadyExistsError:  # created meanwhile by someone else
+            continue
+        if topic["error_code"] != 0:
+            raise error(f"creating topic {topic['name']}: {topic.get('error_message')}")
+        created.append(topic["name"])
+    admin.wait_for_topics(created, timeout_ms=ADMIN_TIMEOUT_MS)
+    return sorted(created, key=wanted.index)
+
+
+def _partition_counts(admin: Any, names: Sequence[str]) -> dict[str, int | None]:
+    """The partition count of each topic of `names` that exists; None for one the broker
+    would not describe (not allowed, say), absent for one it does not have."""
+    counts: dict[str, int | None] = {}
+    for topic in admin.describe_topics(list(names)):
+        if topic["error_code"] == UNKNOWN_TOPIC:
+            continue
+        ok = topic["error_code"] == 0
+        counts[topic["name"]] = len(topic["partitions"]) if ok else None
+    return counts
 
 
 def _missing(admin: Any, settings: Settings) -> list[str]:

@@ -1,18 +1,33 @@
 """Reading the dead-letter topic back: `dlq show` (commits nothing) and `dlq replay`.
 
-Replay remembers how far it got in a consumer group of its own, `{group_id}.dlq-replay`, and
-commits only after the main topic acknowledged what it sent, so each dead letter goes back
-once (at least once if replay is interrupted between the two). A letter that was cut to fit
-the dead-letter topic (header inventory_sync.truncated) is not the original record: replay
-skips it (and moves past it), `dlq show` marks it.
+Replay sends chosen dead letters back to the topic as the original records (key, value,
+headers without the inventory_sync.* ones, and the original timestamp, so the stale guard
+still sees when they happened). It chooses by reason, by default only those that can succeed
+once their cause is fixed (FIXABLE_REASONS), and optionally by product.
+
+How far it got is remembered in a consumer group of its own, `{group_id}.dlq-replay`, per
+partition of the dead-letter topic: a position per reason, and per reason and product for a
+replay narrowed by product, kept as JSON in the commit's metadata (ReplayPositions); the
+committed offset itself is how far any replay has read. A letter counts as replayed when its
+offset is below the position of its reason (or of its reason and product). So a letter passed
+over because its reason was not chosen stays pending, and a later replay that names its reason
+sends it; a letter that was sent, or passed over for being cut to fit (header
+inventory_sync.truncated: not the original record, never sent), is not looked at again by a
+replay of its reason. Replay commits only after the topic acknowledged what it sent, so each
+letter goes back once (at least once if replay is interrupted between the two). A commit made
+before positions had metadata counts as the position of every reason.
 """
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 from kafka import KafkaConsumer
 from kafka.errors import KafkaTimeoutError
@@ -23,6 +38,7 @@ from inventory_sync.adapters.kafka.dead_letter_headers import (
     HEADER_PREFIX,
     ORIGINAL_OFFSET,
     ORIGINAL_PARTITION,
+    ORIGINAL_TIMESTAMP,
     ORIGINAL_TOPIC,
     ORIGINAL_VALUE_SHA256,
     ORIGINAL_VALUE_SIZE,
@@ -32,90 +48,416 @@ from inventory_sync.adapters.kafka.dead_letter_headers import (
 from inventory_sync.adapters.kafka.kafka_python.config import client_config
 from inventory_sync.adapters.kafka.kafka_python.faults import transient_faults
 from inventory_sync.adapters.kafka.kafka_python.sink import acknowledged_producer
+from inventory_sync.domain.errors import InventorySyncError
+from inventory_sync.domain.rules import RejectionReason
 from inventory_sync.settings import Settings
 
 TIMEOUT_MS = 10_000
 """How long a request, or reading without getting a record, may take before it counts as failed."""
 
+FIXABLE_REASONS = frozenset(
+    {RejectionReason.UNKNOWN_PRODUCT.value, RejectionReason.STORAGE_REJECTED.value}
+)
+"""What replay sends when no reason is named: the rejections that can succeed once their cause
+is fixed (the product added, the table or the data put right). The others cannot succeed as
+they are (malformed_json, invalid_payload), or only after a setting or a clock is changed
+(too_large, from_the_future): replay sends them only when named."""
 
-def read_dead_letters(settings: Settings, limit: int | None = None) -> list[dict[str, Any]]:
-    """The oldest `limit` dead letters (all when None), in order of partition and offset.
+METADATA_LIMIT = 4_000
+"""Bytes of positions a commit may carry: under the broker's default offset.metadata.max.bytes
+(4,096)."""
 
-    Reads with no consumer group, from the beginning: nothing is committed.
+Status = Literal["pending", "replayed", "skipped"]
+
+
+class TooManyProductPositions(InventorySyncError):
+    """Replay would have to remember more per-product positions than a commit can carry."""
+
+
+# -- what replay and show decide, from the letters and the positions alone -----------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredLetter:
+    """One record of the dead-letter topic: where it is, when it was written (= rejected), and
+    the letter it carries."""
+
+    partition: int
+    offset: int
+    timestamp_ms: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes | None]]
+
+    @classmethod
+    def of(cls, record: Any) -> StoredLetter:
+        """From a kafka-python ConsumerRecord."""
+        stamp = record.timestamp if isinstance(record.timestamp, int) else 0
+        return cls(record.partition, record.offset, stamp, record.key, record.value, record.headers)
+
+    def header(self, name: str) -> bytes | None:
+        return next((value for key, value in self.headers if key == name), None)
+
+    @property
+    def reason(self) -> str | None:
+        return _text(self.header(REASON))
+
+    @property
+    def product(self) -> str | None:
+        """The product code the value names, else the key (dead letters are keyed by product)."""
+        return product_code_of(self.value) or _text(self.key) or None
+
+    @property
+    def truncated(self) -> bool:
+        return self.header(TRUNCATED) is not None
+
+    @property
+    def rejected_at(self) -> datetime:
+        return datetime.fromtimestamp(self.timestamp_ms / 1000, UTC)
+
+    @property
+    def original_timestamp_ms(self) -> int | None:
+        """The original record's timestamp (header inventory_sync.original_timestamp), if any."""
+        try:
+            moment = datetime.fromisoformat(_text(self.header(ORIGINAL_TIMESTAMP)) or "")
+        except ValueError:
+            return None
+        return round(moment.timestamp() * 1000) if moment.tzinfo is not None else None
+
+    def original_headers(self) -> list[tuple[str, bytes]]:
+        return [
+            (k, b"" if v is None else v) for k, v in self.headers if not k.startswith(HEADER_PREFIX)
+        ]
+
+    def describe(self) -> dict[str, Any]:
+        """The letter as `dlq show --json` gives it (without its status). One cut to fit the
+        dead-letter topic also has `truncated` (what was cut: "value", "headers", "key"), and,
+        when its value was cut, `original_value_size` and `original_value_sha256`."""
+        described: dict[str, Any] = {
+            "reason": self.reason,
+            "error": _text(self.header(ERROR)),
+            "original_topic": _text(self.header(ORIGINAL_TOPIC)),
+            "original_partition": _number(self.header(ORIGINAL_PARTITION)),
+            "original_offset": _number(self.header(ORIGINAL_OFFSET)),
+            "key": _text(self.key),
+            "value": _text(self.value),
+            "rejected_at": self.rejected_at.isoformat(timespec="milliseconds"),
+        }
+        cut = _text(self.header(TRUNCATED))
+        if cut is not None:
+            described["truncated"] = [part for part in cut.split(",") if part]
+            if self.header(ORIGINAL_VALUE_SIZE) is not None:
+                described["original_value_size"] = _number(self.header(ORIGINAL_VALUE_SIZE))
+                described["original_value_sha256"] = _text(self.header(ORIGINAL_VALUE_SHA256))
+        return described
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayChoice:
+    """Which dead letters a replay sends: those of `reasons`, and only of `products` if any."""
+
+    reasons: frozenset[str] = FIXABLE_REASONS
+    products: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, reasons: Iterable[str] = (), products: Iterable[str] = ()) -> ReplayChoice:
+        """The reasons named (FIXABLE_REASONS when none) and the products named (all if none)."""
+        named = frozenset(reasons)
+        return cls(named or FIXABLE_REASONS, frozenset(products))
+
+    def takes_reason(self, reason: str | None) -> bool:
+        return reason in self.reasons
+
+    def takes_product(self, product: str | None) -> bool:
+        return not self.products or product in self.products
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayPositions:
+    """How far replay got in one partition of the dead-letter topic.
+
+    A letter of reason R and product P at offset o is replayed when o < position(R, P): the
+    larger of R's own position (`reasons`, else `base`) and that of R and P (`products`).
+    `read` is how far any replay has read: the offset the group commits.
     """
-    letters: list[dict[str, Any]] = []
-    with transient_faults(f"reading {settings.dlq_topic}"), _consumer(settings, None) as consumer:
-        for batch in _read_to_end(consumer, settings.dlq_topic, from_beginning=True):
-            letters.extend(_describe(record) for record in batch)
-            if limit is not None and len(letters) >= limit:
-                break
-    return letters if limit is None else letters[:limit]
+
+    read: int = 0
+    base: int = 0
+    reasons: Mapping[str, int] = field(default_factory=dict)
+    products: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+
+    def position(self, reason: str | None, product: str | None) -> int:
+        own = self.reasons.get(reason, self.base) if reason is not None else self.base
+        if reason is None or product is None:
+            return own
+        return max(own, self.products.get(reason, {}).get(product, 0))
+
+    def status(self, letter: StoredLetter) -> Status:
+        """replayed (sent back), skipped (cut to fit, passed by a replay), else pending."""
+        if letter.offset >= self.position(letter.reason, letter.product):
+            return "pending"
+        return "skipped" if letter.truncated else "replayed"
+
+    def start(self, choice: ReplayChoice) -> int:
+        """The first offset a replay of `choice` must look at."""
+        if not choice.products:
+            return min(self.position(reason, None) for reason in choice.reasons)
+        return min(self.position(r, p) for r in choice.reasons for p in choice.products)
+
+    def passed(self, choice: ReplayChoice, offset: int) -> ReplayPositions:
+        """The positions once a replay of `choice` has dealt with every letter below `offset`."""
+        reasons = dict(self.reasons)
+        products = {reason: dict(codes) for reason, codes in self.products.items()}
+        for reason in choice.reasons:
+            if not choice.products:
+                reasons[reason] = max(offset, self.position(reason, None))
+                ahead = {p: o for p, o in products.pop(reason, {}).items() if o > reasons[reason]}
+                if ahead:  # a replay narrowed to these products got further
+                    products[reason] = ahead
+                continue
+            for product in choice.products:
+                if offset > self.position(reason, product):
+                    products.setdefault(reason, {})[product] = offset
+        return replace(self, read=max(self.read, offset), reasons=reasons, products=products)
+
+    def metadata(self) -> str:
+        """The positions as the commit's metadata (JSON)."""
+        data: dict[str, Any] = {"v": 1, "base": self.base, "reasons": dict(self.reasons)}
+        if self.products:
+            data["products"] = {reason: dict(codes) for reason, codes in self.products.items()}
+        return json.dumps(data, separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def from_commit(cls, offset: int | None, metadata: str | None) -> ReplayPositions:
+        """The positions a commit says; a commit without them (an older replay, which sent
+        every letter below its offset) is the position of every reason."""
+        if offset is None or offset < 0:
+            return cls()
+        try:
+            data = json.loads(metadata or "")
+            positions = cls(
+                read=offset,
+                base=int(data["base"]),
+                reasons={str(r): int(o) for r, o in data["reasons"].items()},
+                products={
+                    str(r): {str(p): int(o) for p, o in codes.items()}
+                    for r, codes in data.get("products", {}).items()
+                },
+            )
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return cls(read=offset, base=offset)
+        return positions
+
+
+@dataclass
+class ReplayReport:
+    """What a replay sent (or would send, in a dry run) and what it passed over, and why."""
+
+    dry_run: bool = False
+    replayed: list[StoredLetter] = field(default_factory=list)
+    not_chosen: Counter[str] = field(default_factory=Counter)
+    """Per reason, letters whose reason was not chosen: pending still."""
+    other_products: Counter[str] = field(default_factory=Counter)
+    """Per reason, letters of a chosen reason but of a product not chosen: pending still."""
+    truncated: list[StoredLetter] = field(default_factory=list)
+    """Chosen letters that were cut to fit: never sent, passed."""
+
+    @property
+    def sent(self) -> int:
+        return 0 if self.dry_run else len(self.replayed)
+
+
+def sort_out(
+    letters: Iterable[StoredLetter],
+    positions: ReplayPositions,
+    choice: ReplayChoice,
+    report: ReplayReport,
+) -> list[StoredLetter]:
+    """The letters (of one partition, in offset order) a replay of `choice` sends; those it
+    passes over are counted in `report`, those replayed already are left out silently."""
+    due = []
+    for letter in letters:
+        reason, product = letter.reason, letter.product
+        if letter.offset < positions.position(reason, product):
+            continue
+        if not choice.takes_reason(reason):
+            report.not_chosen[str(reason)] += 1
+        elif not choice.takes_product(product):
+            report.other_products[str(reason)] += 1
+        elif letter.truncated:
+            report.truncated.append(letter)
+        else:
+            due.append(letter)
+    return due
+
+
+def shown(
+    letters: Iterable[StoredLetter],
+    reasons: Collection[str] = (),
+    products: Collection[str] = (),
+    limit: int | None = None,
+) -> list[StoredLetter]:
+    """The letters of `reasons` and `products` (all when empty), oldest rejection first (then
+    by partition and offset), at most `limit`."""
+    chosen = [
+        letter
+        for letter in letters
+        if (not reasons or letter.reason in reasons)
+        and (not products or letter.product in products)
+    ]
+    chosen.sort(key=lambda letter: (letter.timestamp_ms, letter.partition, letter.offset))
+    return chosen if limit is None else chosen[:limit]
+
+
+def product_code_of(value: bytes | None) -> str | None:
+    """The product_code a JSON object names, if it is one and names one as a non-empty string."""
+    try:
+        decoded = json.loads(value) if value else None
+    except (ValueError, RecursionError):
+        return None
+    code = decoded.get("product_code") if isinstance(decoded, dict) else None
+    return code if isinstance(code, str) and code else None
+
+
+# -- reading and replaying on the broker ---------------------------------------------------
+
+
+def replay_group(settings: Settings) -> str:
+    return f"{settings.group_id}.dlq-replay"
+
+
+def read_dead_letters(
+    settings: Settings,
+    limit: int | None = None,
+    *,
+    reasons: Collection[str] = (),
+    products: Collection[str] = (),
+) -> list[dict[str, Any]]:
+    """The oldest `limit` dead letters (all when None) of `reasons` and `products` (all when
+    empty), oldest rejection first, each described with its status (see ReplayPositions).
+
+    Reads the whole topic by assignment and only reads the replay group's commits: nothing is
+    committed.
+    """
+    with (
+        transient_faults(f"reading {settings.dlq_topic}"),
+        _consumer(settings, replay_group(settings)) as consumer,
+    ):
+        tps = _partitions(consumer, settings.dlq_topic)
+        positions = _committed(consumer, tps)
+        letters = [
+            StoredLetter.of(record)
+            for _, batch in _read(consumer, tps, dict.fromkeys(tps, 0))
+            for record in batch
+        ]
+    return [
+        {**letter.describe(), "status": positions[letter.partition].status(letter)}
+        for letter in shown(letters, reasons, products, limit)
+    ]
 
 
 def replay_dead_letters(
-    settings: Settings, on_skipped: Callable[[dict[str, Any]], None] | None = None
-) -> int:
-    """Send the dead letters not replayed yet back to the topic; returns how many were sent.
+    settings: Settings, choice: ReplayChoice | None = None, *, dry_run: bool = False
+) -> ReplayReport:
+    """Send the pending dead letters of `choice` (FIXABLE_REASONS, every product, when None)
+    back to the topic, oldest first in each partition, and remember how far it got.
 
-    Each goes with its original key, value and headers (the inventory_sync.* ones removed).
-    A truncated letter is skipped, never sent in place of its original: on_skipped gets it
-    (as read_dead_letters describes it).
+    A dry run reads and reports the same but sends nothing and commits nothing.
     """
-    sent = 0
-    group_id = f"{settings.group_id}.dlq-replay"
+    choice = choice or ReplayChoice()
+    report = ReplayReport(dry_run=dry_run)
     with (
         transient_faults(f"replaying {settings.dlq_topic} to {settings.topic}"),
-        _consumer(settings, group_id) as consumer,
+        _consumer(settings, replay_group(settings)) as consumer,
     ):
-        producer = acknowledged_producer(settings, None)
+        tps = _partitions(consumer, settings.dlq_topic)
+        positions = _committed(consumer, tps)
+        _check_remembered(positions.values(), choice)
+        starts = {tp: positions[tp.partition].start(choice) for tp in tps}
+        producer = None if dry_run else _producer(settings)
         try:
-            for batch in _read_to_end(consumer, settings.dlq_topic, from_beginning=False):
-                whole = []
-                for record in batch:
-                    if _is_truncated(record):
-                        if on_skipped is not None:
-                            on_skipped(_describe(record))
-                    else:
-                        whole.append(record)
-                futures = [
-                    producer.send(
-                        settings.topic,
-                        key=record.key,
-                        value=record.value,
-                        headers=_original_headers(record.headers),
-                    )
-                    for record in whole
-                ]
-                producer.flush()
-                for future in futures:
-                    future.get(timeout=0)
-                last = batch[-1]
-                done = OffsetAndMetadata(last.offset + 1, "", -1)
-                consumer.commit({TopicPartition(last.topic, last.partition): done})
-                sent += len(whole)
+            for tp, batch in _read(consumer, tps, starts):
+                letters = [StoredLetter.of(record) for record in batch]
+                due = sort_out(letters, positions[tp.partition], choice, report)
+                report.replayed.extend(due)
+                if producer is None:
+                    continue
+                _send(producer, settings.topic, due)
+                passed = positions[tp.partition].passed(choice, batch[-1].offset + 1)
+                positions[tp.partition] = passed
+                consumer.commit({tp: OffsetAndMetadata(passed.read, passed.metadata(), -1)})
         finally:
-            producer.close()
-    return sent
+            if producer is not None:
+                producer.close()
+    return report
 
 
-def _read_to_end(consumer: Any, topic: str, *, from_beginning: bool) -> Iterator[list[Any]]:
-    """Each partition in turn, from its start (or the group's committed offset) to the end
-    offset it had when reading began; yields non-empty lists of one partition's records."""
-    partitions = sorted(consumer.partitions_for_topic(topic) or ())
-    tps = [TopicPartition(topic, partition) for partition in partitions]
-    ends = consumer.end_offsets(tps) if tps else {}
+def _producer(settings: Settings) -> Any:
+    return acknowledged_producer(settings, {"allow_auto_create_topics": False})
+
+
+def _send(producer: Any, topic: str, letters: Sequence[StoredLetter]) -> None:
+    futures = [
+        producer.send(
+            topic,
+            key=letter.key,
+            value=letter.value,
+            headers=letter.original_headers(),
+            timestamp_ms=letter.original_timestamp_ms,
+        )
+        for letter in letters
+    ]
+    producer.flush()
+    for future in futures:
+        future.get(timeout=0)
+
+
+def _check_remembered(positions: Iterable[ReplayPositions], choice: ReplayChoice) -> None:
+    """Refuse, before sending anything, a replay whose positions would not fit a commit."""
+    for now in positions:
+        if len(now.passed(choice, 10**18).metadata().encode()) > METADATA_LIMIT:
+            reasons = " ".join(f"--reason {reason}" for reason in sorted(choice.reasons))
+            raise TooManyProductPositions(
+                "replay cannot remember that many products per reason: replay "
+                f"{reasons} without --product first"
+            )
+
+
+def _partitions(consumer: Any, topic: str) -> list[TopicPartition]:
+    return [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+
+
+def _committed(consumer: Any, tps: Sequence[TopicPartition]) -> dict[int, ReplayPositions]:
+    """The replay group's positions per partition (reading them commits nothing)."""
+    positions = {}
     for tp in tps:
+        commit = consumer.committed(tp, metadata=True)
+        offset, metadata = (commit.offset, commit.metadata) if commit is not None else (None, None)
+        positions[tp.partition] = ReplayPositions.from_commit(offset, metadata)
+    return positions
+
+
+def _read(
+    consumer: Any, tps: Sequence[TopicPartition], starts: Mapping[TopicPartition, int]
+) -> Iterator[tuple[TopicPartition, list[Any]]]:
+    """Each partition in turn, from its start (or its first offset still there) to the end
+    offset it had when reading began; yields non-empty lists of one partition's records."""
+    if not tps:
+        return
+    firsts, ends = consumer.beginning_offsets(list(tps)), consumer.end_offsets(list(tps))
+    for tp in tps:
+        start, end = max(starts[tp], firsts[tp]), ends[tp]
+        if start >= end:
+            continue
         consumer.assign([tp])
-        if from_beginning:
-            consumer.seek_to_beginning(tp)
-        end = ends[tp]
+        consumer.seek(tp, start)
         deadline = time.monotonic() + TIMEOUT_MS / 1000
         while _position(consumer, tp) < end:
             fetched = consumer.poll(timeout_ms=500).get(tp, [])
             records = [record for record in fetched if record.offset < end]
             if records:
                 deadline = time.monotonic() + TIMEOUT_MS / 1000
-                yield records
+                yield tp, records
             elif time.monotonic() > deadline:
                 raise KafkaTimeoutError(f"reading {tp.topic}[{tp.partition}] stalled before {end}")
 
@@ -125,37 +467,6 @@ def _position(consumer: Any, tp: TopicPartition) -> int:
     if position is None:
         raise KafkaTimeoutError(f"no position for {tp.topic}[{tp.partition}]")
     return int(position)
-
-
-def _original_headers(headers: list[tuple[str, bytes | None]]) -> list[tuple[str, bytes]]:
-    return [(k, b"" if v is None else v) for k, v in headers if not k.startswith(HEADER_PREFIX)]
-
-
-def _is_truncated(record: Any) -> bool:
-    return any(name == TRUNCATED for name, _ in record.headers)
-
-
-def _describe(record: Any) -> dict[str, Any]:
-    """A dead letter as `dlq show --json` gives it. One cut to fit the dead-letter topic also
-    has `truncated` (what was cut: "value", "headers", "key"), and, when its value was cut,
-    `original_value_size` and `original_value_sha256`."""
-    headers = dict(record.headers)
-    described: dict[str, Any] = {
-        "reason": _text(headers.get(REASON)),
-        "error": _text(headers.get(ERROR)),
-        "original_topic": _text(headers.get(ORIGINAL_TOPIC)),
-        "original_partition": _number(headers.get(ORIGINAL_PARTITION)),
-        "original_offset": _number(headers.get(ORIGINAL_OFFSET)),
-        "key": _text(record.key),
-        "value": _text(record.value),
-    }
-    truncated = _text(headers.get(TRUNCATED))
-    if truncated is not None:
-        described["truncated"] = [part for part in truncated.split(",") if part]
-        if ORIGINAL_VALUE_SIZE in headers:
-            described["original_value_size"] = _number(headers.get(ORIGINAL_VALUE_SIZE))
-            described["original_value_sha256"] = _text(headers.get(ORIGINAL_VALUE_SHA256))
-    return described
 
 
 def _text(value: bytes | None) -> str | None:
@@ -170,8 +481,9 @@ def _number(value: bytes | None) -> int | None:
 
 
 @contextmanager
-def _consumer(settings: Settings, group_id: str | None) -> Iterator[Any]:
-    """A consumer that reads by assignment; with `group_id` None it has no group at all."""
+def _consumer(settings: Settings, group_id: str) -> Iterator[Any]:
+    """A consumer that reads by assignment: it never joins `group_id`, only reads and commits
+    its offsets."""
     consumer = KafkaConsumer(
         **client_config(settings),
         group_id=group_id,
