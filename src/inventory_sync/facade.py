@@ -152,6 +152,7 @@ class InventorySync:
             )
             if self.metrics is not None:
                 self.metrics.health = _health_of(worker, source)
+                self.metrics.faulty = lambda: worker.fault_in
             self._worker, self._source = worker, source
         settings = self.settings
         log.info(

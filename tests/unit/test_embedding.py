@@ -94,8 +94,12 @@ def test_readiness_fails_while_a_fault_is_waited_out_and_liveness_does_not() -> 
         assert eventually(lambda: fetch(port, "/readyz")[0] == 503)
         _, body = fetch(port, "/readyz")
         assert body.startswith("failing: waiting out a fault: database unavailable")
+        metrics = fetch(port, "/metrics")[1]
+        assert 'inventory_sync_dependency_up{dependency="database"} 0.0' in metrics
+        assert 'inventory_sync_dependency_up{dependency="kafka"} 1.0' in metrics
         assert fetch(port, "/livez")[0] == 200
         services.repository.transient_failures = 0
         assert eventually(lambda: fetch(port, "/readyz")[0] == 200)
+        assert 'dependency_up{dependency="database"} 1.0' in fetch(port, "/metrics")[1]
 
     assert services.repository.products["SKU-1"].inventory_count == 3

@@ -115,6 +115,16 @@ class Metrics:
             "Faults that stopped the worker because retrying could not clear them",
             registry=self.registry,
         )
+        self.up = Gauge(
+            "inventory_sync_dependency_up",
+            "1 while the dependency answers the run loop, 0 while a fault in it is waited out",
+            ["dependency"],
+            registry=self.registry,
+        )
+        self.faulty: Callable[[], str | None] = lambda: None
+        """The dependency whose fault the run loop waits out now, if any."""
+        for dependency in ("database", "kafka"):
+            self.up.labels(dependency).set_function(self._answers(dependency))
         for outcome in ("applied", "stale", "superseded", "rejected"):
             self.records.labels(outcome)
         self._server: ThreadingHTTPServer | None = None
@@ -145,6 +155,9 @@ class Metrics:
         self.lag.clear()
         for partition, behind in lag.items():
             self.lag.labels(str(partition)).set(behind)
+
+    def _answers(self, dependency: str) -> Callable[[], float]:
+        return lambda: float(self.faulty() != dependency)
 
     def observe_fatal_error(self) -> None:
         self.fatal_errors.inc()

@@ -84,6 +84,8 @@ class Worker:
         self.on_idle = on_idle
         """Called after each poll that brought no record (progress lines keep coming)."""
         self.fault: str | None = None
+        self.fault_in: str | None = None
+        """Where that fault is: "database" (the write) or "kafka" (dead letters, commit)."""
         """The transient fault being waited out, if any (readiness reports it)."""
         self.totals = Summary()
         self._stop = threading.Event()
@@ -138,7 +140,7 @@ class Worker:
                 report = self.service.apply_batch(batch)
             except TransientError as exc:
                 attempt += 1
-                if not self._wait_out(exc, attempt, batch):
+                if not self._wait_out(exc, attempt, batch, in_dependency="database"):
                     return None
                 continue
             self._recovered(attempt)
@@ -155,7 +157,7 @@ class Worker:
                     self._acknowledge_and_commit(unsettled)
             except TransientError as exc:
                 attempt += 1
-                if not self._wait_out(exc, attempt, unsettled.batch):
+                if not self._wait_out(exc, attempt, unsettled.batch, in_dependency="kafka"):
                     return False
                 continue
             self._recovered(attempt)
@@ -177,14 +179,16 @@ class Worker:
         self.source.commit(unsettled.batch)
 
     def _recovered(self, attempts: int) -> None:
-        self.fault = None
+        self.fault = self.fault_in = None
         if attempts:
             self.source.resume()
             log.warning("recovered after %d attempt(s); resuming", attempts)
 
-    def _wait_out(self, exc: TransientError, attempt: int, batch: Sequence[Record]) -> bool:
+    def _wait_out(
+        self, exc: TransientError, attempt: int, batch: Sequence[Record], *, in_dependency: str
+    ) -> bool:
         """Pause the partitions and keep polling (to stay in the group) through the backoff."""
-        self.fault = str(exc)
+        self.fault, self.fault_in = str(exc), in_dependency
         delay = self.backoff.delay(attempt)
         first = batch[0]
         log.warning(
