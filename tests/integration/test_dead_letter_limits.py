@@ -24,6 +24,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from inventory_sync.adapters.kafka.kafka_python.admin import create_topics
 from inventory_sync.adapters.kafka.kafka_python.dead_letter_reader import (
+    ReplayChoice,
     read_dead_letters,
     replay_dead_letters,
 )
@@ -142,10 +143,12 @@ def test_a_record_too_big_for_the_dead_letter_topic_is_dead_lettered_cut_and_nev
     assert big.decode().startswith(letter["value"])
     assert 15_000 < len(letter["value"]) < 20_000
 
-    skipped: list[dict[str, Any]] = []
-    assert replay_dead_letters(settings, on_skipped=skipped.append) == 0  # never the cut value
-    assert [letter["original_offset"] for letter in skipped] == [1]
+    report = replay_dead_letters(settings, ReplayChoice.of(["too_large"]))
+    assert report.sent == 0  # never the cut value
+    assert [letter.describe()["original_offset"] for letter in report.truncated] == [1]
     assert end_offsets(settings, 1) == {0: 3}
+    assert read_dead_letters(settings)[0]["status"] == "skipped"
+    assert replay_dead_letters(settings, ReplayChoice.of(["too_large"])).truncated == []
 
 
 def test_a_value_of_about_a_megabyte_is_dead_lettered_cut_with_the_default_topic_limits(

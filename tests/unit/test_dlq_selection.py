@@ -88,7 +88,7 @@ def replay(
 
 def test_by_default_replay_chooses_only_the_reasons_that_can_succeed_after_a_fix() -> None:
     assert ReplayChoice.of() == ReplayChoice(FIXABLE_REASONS, frozenset())
-    assert FIXABLE_REASONS == {"unknown_product", "storage_rejected"}
+    assert {"unknown_product", "storage_rejected"} == FIXABLE_REASONS
     assert ReplayChoice.of(["from_the_future"]).reasons == {"from_the_future"}
 
 

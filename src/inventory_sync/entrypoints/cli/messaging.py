@@ -90,6 +90,10 @@ def _event(code: str, count: int, occurred_at: str | None) -> dict[str, Any]:
     return event
 
 
+DEFAULT_PARTITIONS = 3
+"""Partitions of a topic `topics create` makes when --partitions is not given."""
+
+
 def create_topics(
     ctx: typer.Context,
     partitions: Annotated[
@@ -121,24 +125,23 @@ def create_topics(
     for state in states:
         if partitions is not None and state.differs_from(partitions):
             typer.echo(
-                f"error: topic {state.name} exists with {state.partitions} partitions, not "
+                f"error: topic {state.name} exists with {_partitions(state.partitions)}, not "
                 f"{partitions}: left as it is (adding partitions would move product keys to "
                 "other partitions)",
                 err=True,
             )
         elif state.created:
-            typer.echo(f"created {state.name} ({state.partitions} partitions)")
+            typer.echo(f"created {state.name} ({_partitions(state.partitions)})")
         else:
             typer.echo(f"already exists: {state.name} ({_partitions(state.partitions)})")
     if partitions is not None and any(state.differs_from(partitions) for state in states):
         raise typer.Exit(1)
 
 
-DEFAULT_PARTITIONS = 3
-
-
 def _partitions(count: int | None) -> str:
-    return "partitions unknown" if count is None else f"{count} partitions"
+    if count is None:
+        return "partitions unknown"
+    return f"{count} partition" + ("" if count == 1 else "s")
 
 
 ReasonOption = Annotated[
