@@ -383,13 +383,29 @@ def replay_dead_letters(
                 if producer is None:
                     continue
                 _send(producer, settings.topic, due)
-                passed = positions[tp.partition].passed(choice, batch[-1].offset + 1)
-                positions[tp.partition] = passed
-                consumer.commit({tp: OffsetAndMetadata(passed.read, passed.metadata(), -1)})
+                positions[tp.partition] = positions[tp.partition].passed(
+                    choice, batch[-1].offset + 1
+                )
+                _commit(consumer, {tp: positions[tp.partition]})
+            if producer is not None:  # again, so that Kafka keeps them longer (see _commit)
+                _commit(consumer, {tp: positions[tp.partition] for tp in tps})
         finally:
             if producer is not None:
                 producer.close()
     return report
+
+
+def _commit(consumer: Any, positions: Mapping[TopicPartition, ReplayPositions]) -> None:
+    """Commit the positions (those that say anything). The broker forgets a commit of a
+    group without members offsets.retention.minutes (7 days by default) after it was made,
+    so each replay commits every position again."""
+    offsets = {
+        tp: OffsetAndMetadata(position.read, position.metadata(), -1)
+        for tp, position in positions.items()
+        if position != ReplayPositions()
+    }
+    if offsets:
+        consumer.commit(offsets)
 
 
 def _producer(settings: Settings) -> Any:
