@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from inventory_sync.adapters.kafka.dead_letter_replay import ReplayChoice
 from inventory_sync.adapters.kafka.kafka_python.admin import create_topics
 from inventory_sync.adapters.kafka.kafka_python.dead_letter_reader import (
-    ReplayChoice,
     read_dead_letters,
     replay_dead_letters,
 )

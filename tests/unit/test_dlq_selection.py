@@ -17,7 +17,7 @@ from inventory_sync.adapters.kafka.dead_letter_headers import (
     REASON,
     TRUNCATED,
 )
-from inventory_sync.adapters.kafka.kafka_python.dead_letter_reader import (
+from inventory_sync.adapters.kafka.dead_letter_replay import (
     FIXABLE_REASONS,
     METADATA_LIMIT,
     ReplayChoice,
@@ -25,11 +25,11 @@ from inventory_sync.adapters.kafka.kafka_python.dead_letter_reader import (
     ReplayReport,
     StoredLetter,
     TooManyProductPositions,
-    _check_remembered,
     product_code_of,
     shown,
     sort_out,
 )
+from inventory_sync.adapters.kafka.kafka_python.dead_letter_reader import _check_remembered
 from inventory_sync.entrypoints.cli.errors import BadUsage
 from inventory_sync.entrypoints.cli.messaging import _reasons, replay_lines
 

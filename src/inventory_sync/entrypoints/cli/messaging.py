@@ -15,7 +15,7 @@ from inventory_sync.entrypoints.cli.errors import BadUsage
 from inventory_sync.entrypoints.cli.state import state_of
 
 if TYPE_CHECKING:
-    from inventory_sync.adapters.kafka.kafka_python.dead_letter_reader import ReplayReport
+    from inventory_sync.adapters.kafka.dead_letter_replay import ReplayReport
 
 
 def produce(
@@ -66,7 +66,7 @@ def produce(
 
 def events_from_file(path: Path) -> Iterator[tuple[bytes | None, bytes]]:
     """(key, value) per non-blank line: the value as it is, the key its product_code if any."""
-    from inventory_sync.adapters.kafka.kafka_python.dead_letter_reader import product_code_of
+    from inventory_sync.adapters.kafka.dead_letter_replay import product_code_of
 
     with path.open("rb") as file:
         for line in file:
@@ -238,10 +238,11 @@ def replay_dead_letters(
       inventory-sync dlq replay
       inventory-sync dlq replay --reason from_the_future --product SKU-1
     """
+    from inventory_sync.adapters.kafka.dead_letter_replay import ReplayChoice
     from inventory_sync.adapters.kafka.kafka_python import dead_letter_reader as reader
 
     settings = state_of(ctx).settings()
-    choice = reader.ReplayChoice.of(_reasons(reason), product or ())
+    choice = ReplayChoice.of(_reasons(reason), product or ())
     report = reader.replay_dead_letters(settings, choice, dry_run=dry_run)
     for line in replay_lines(report, settings.dlq_topic, settings.topic):
         typer.echo(line)
