@@ -30,8 +30,8 @@ from inventory_sync.adapters.kafka.dead_letter_replay import (
     sort_out,
 )
 from inventory_sync.adapters.kafka.kafka_python.dead_letter_reader import _check_remembered
+from inventory_sync.entrypoints.cli.dead_letters import _reasons, replay_lines
 from inventory_sync.entrypoints.cli.errors import BadUsage
-from inventory_sync.entrypoints.cli.messaging import _reasons, replay_lines
 
 T0_MS = 1_767_268_800_000  # 2026-01-01T12:00:00Z
 

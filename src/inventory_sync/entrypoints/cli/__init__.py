@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from inventory_sync.entrypoints.cli import admin, catalogue, consume, messaging
+from inventory_sync.entrypoints.cli import admin, catalogue, consume, dead_letters, messaging
 from inventory_sync.entrypoints.cli.errors import ErrorHandlingGroup
 from inventory_sync.entrypoints.cli.state import CliState, build_container
 
@@ -103,8 +103,8 @@ db_app.command("upgrade")(admin.upgrade_database)
 app.add_typer(topics_app, name="topics")
 topics_app.command("create")(messaging.create_topics)
 app.add_typer(dlq_app, name="dlq")
-dlq_app.command("show")(messaging.show_dead_letters)
-dlq_app.command("replay")(messaging.replay_dead_letters)
+dlq_app.command("show")(dead_letters.show_dead_letters)
+dlq_app.command("replay")(dead_letters.replay_dead_letters)
 app.add_typer(config_app, name="config")
 config_app.command("show")(admin.show_config)
 
