@@ -1,4 +1,4 @@
-"""Kafka from the command line: `produce` and `topics create` (the dead letters: dead_letters.py)."""
+"""Kafka from the command line: `produce` and `topics create` (dlq: dead_letters.py)."""
 
 from __future__ import annotations
 
