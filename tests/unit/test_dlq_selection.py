@@ -23,13 +23,12 @@ from inventory_sync.adapters.kafka.dead_letter_replay import (
     ReplayChoice,
     ReplayPositions,
     ReplayReport,
-    StoredLetter,
     TooManyProductPositions,
-    product_code_of,
     shown,
     sort_out,
 )
 from inventory_sync.adapters.kafka.kafka_python.dead_letter_reader import _check_remembered
+from inventory_sync.adapters.kafka.stored_letter import StoredLetter, product_code_of
 from inventory_sync.entrypoints.cli.dead_letters import _reasons, replay_lines
 from inventory_sync.entrypoints.cli.errors import BadUsage
 

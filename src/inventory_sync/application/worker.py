@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from inventory_sync.application.rejection_log import log_rejections
 from inventory_sync.domain.errors import PermanentFault, TransientError
 from inventory_sync.domain.model import Record
 from inventory_sync.domain.outcomes import BatchReport, Summary
@@ -144,7 +145,7 @@ class Worker:
                     return None
                 continue
             self._recovered(attempt)
-            _log_rejections(report, self.log_each_rejection)
+            log_rejections(report, each=self.log_each_rejection)
             return report
 
     def _settle(self, unsettled: _Unsettled) -> bool:
@@ -229,39 +230,3 @@ def _stopping_on_permanent_faults(batch: Sequence[Record]) -> Iterator[None]:
             len(batch),
         )
         raise
-
-
-def _log_rejections(report: BatchReport, each: bool) -> None:
-    """One INFO line per rejected record, its coordinates, product and event as fields
-    (JSON logs show them as keys); or, with `each` off, one line per batch."""
-    if not log.isEnabledFor(logging.INFO) or not report.summary.rejected:
-        return
-    if not each:
-        reasons = ", ".join(f"{r} {n}" for r, n in sorted(report.summary.by_reason.items()))
-        log.info(
-            "rejected %d of %d records (%s)",
-            report.summary.rejected,
-            report.summary.records,
-            reasons,
-            extra={
-                "rejected": report.summary.rejected,
-                "by_reason": dict(report.summary.by_reason),
-            },
-        )
-        return
-    for outcome in report.outcomes:
-        if outcome.rejection is None:
-            continue
-        record = outcome.record
-        log.info(
-            "rejected: %s",
-            outcome.rejection.error,
-            extra={
-                "topic": record.topic,
-                "partition": record.partition,
-                "offset": record.offset,
-                "product_code": outcome.product_code,
-                "event_id": outcome.event_id,
-                "reason": outcome.rejection.reason.value,
-            },
-        )

@@ -63,7 +63,7 @@ def produce(
 
 def events_from_file(path: Path) -> Iterator[tuple[bytes | None, bytes]]:
     """(key, value) per non-blank line: the value as it is, the key its product_code if any."""
-    from inventory_sync.adapters.kafka.dead_letter_replay import product_code_of
+    from inventory_sync.adapters.kafka.stored_letter import product_code_of
 
     with path.open("rb") as file:
         for line in file:

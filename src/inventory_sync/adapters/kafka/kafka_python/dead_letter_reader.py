@@ -34,7 +34,6 @@ from inventory_sync.adapters.kafka.dead_letter_replay import (
     ReplayChoice,
     ReplayPositions,
     ReplayReport,
-    StoredLetter,
     TooManyProductPositions,
     shown,
     sort_out,
@@ -42,6 +41,7 @@ from inventory_sync.adapters.kafka.dead_letter_replay import (
 from inventory_sync.adapters.kafka.kafka_python.config import client_config
 from inventory_sync.adapters.kafka.kafka_python.faults import transient_faults
 from inventory_sync.adapters.kafka.kafka_python.sink import acknowledged_producer
+from inventory_sync.adapters.kafka.stored_letter import StoredLetter
 from inventory_sync.settings import Settings
 
 TIMEOUT_MS = 10_000
