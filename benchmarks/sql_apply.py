@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session, registry
 
 from inventory_sync.adapters.sql.engine import create_engine_from_url
 from inventory_sync.adapters.sql.migrate import upgrade
+from inventory_sync.adapters.sql.repository import SqlUnitOfWork
 from inventory_sync.adapters.sql.tables import products
-from inventory_sync.adapters.sql.unit_of_work import SqlUnitOfWork
 from inventory_sync.domain.model import Product, StockChange
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from inventory_sync.adapters.health import Health
+    from inventory_sync.adapters.sql.repository import SqlUnitOfWork
     from inventory_sync.adapters.sql.tables import TableMapping
-    from inventory_sync.adapters.sql.unit_of_work import SqlUnitOfWork
     from inventory_sync.domain.ports import DeadLetterSink, RecordSource
 
 KAFKA_CLIENTS = {
@@ -76,7 +76,7 @@ def make_mapping(settings: Settings) -> TableMapping:
 
 
 def make_unit_of_work(engine: Engine, mapping: TableMapping) -> SqlUnitOfWork:
-    from inventory_sync.adapters.sql.unit_of_work import SqlUnitOfWork
+    from inventory_sync.adapters.sql.repository import SqlUnitOfWork
 
     return SqlUnitOfWork(engine, mapping)
 

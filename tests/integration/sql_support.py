@@ -10,8 +10,7 @@ import sqlalchemy as sa
 
 from inventory_sync.adapters.sql.engine import create_engine_from_url
 from inventory_sync.adapters.sql.migrate import upgrade
-from inventory_sync.adapters.sql.tables import TableMapping
-from inventory_sync.adapters.sql.timestamps import UtcDateTime
+from inventory_sync.adapters.sql.tables import TableMapping, UtcDateTime
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from inventory_sync.adapters.kafka.kafka_python.dead_letter_reader import read_dead_letters
-from inventory_sync.adapters.sql.unit_of_work import SqlUnitOfWork
+from inventory_sync.adapters.sql.repository import SqlUnitOfWork
 from inventory_sync.domain.model import Product
 from inventory_sync.settings import Settings
 from tests.integration.hostile_support import (

@@ -12,7 +12,7 @@ import pytest
 
 from inventory_sync.adapters.kafka.kafka_python.dead_letter_reader import read_dead_letters
 from inventory_sync.adapters.memory import InMemoryRepository, InMemoryUnitOfWork
-from inventory_sync.adapters.sql.unit_of_work import SqlUnitOfWork
+from inventory_sync.adapters.sql.repository import SqlUnitOfWork
 from inventory_sync.application.worker import Backoff, Worker
 from inventory_sync.domain.model import Product, StockChange
 from inventory_sync.domain.ports import ApplyResult, UnitOfWork

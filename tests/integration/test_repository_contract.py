@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from inventory_sync.adapters.sql.unit_of_work import SqlUnitOfWork
+from inventory_sync.adapters.sql.repository import SqlUnitOfWork
 from inventory_sync.domain.ports import UnitOfWork
 from tests.contracts.repository import RepositoryContract
 from tests.integration.sql_support import engine_on

@@ -6,7 +6,7 @@ import random
 import threading
 from datetime import timedelta
 
-from inventory_sync.adapters.sql.unit_of_work import SqlUnitOfWork
+from inventory_sync.adapters.sql.repository import SqlUnitOfWork
 from inventory_sync.domain.errors import TransientError
 from inventory_sync.domain.model import Product, StockChange
 from tests.integration.sql_support import T0, engine_on

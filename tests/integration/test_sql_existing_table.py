@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from inventory_sync.adapters.sql.repository import SqlUnitOfWork
 from inventory_sync.adapters.sql.tables import TableMapping
-from inventory_sync.adapters.sql.unit_of_work import SqlUnitOfWork
 from inventory_sync.domain.model import Product, Record, StockChange
 from inventory_sync.domain.ports import ApplyResult
 from tests.integration.sql_support import (

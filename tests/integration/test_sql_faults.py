@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from inventory_sync.adapters.sql.unit_of_work import SqlUnitOfWork
+from inventory_sync.adapters.sql.repository import SqlUnitOfWork
 from inventory_sync.domain.errors import TransientError
 from inventory_sync.domain.model import Product, Record, StockChange
 from inventory_sync.domain.services import InventoryService, Outcome

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inventory_sync.adapters.sql.unit_of_work import SqlUnitOfWork
+from inventory_sync.adapters.sql.repository import SqlUnitOfWork
 from inventory_sync.domain.model import Product, StockChange
 from tests.integration.sql_support import engine_on
 

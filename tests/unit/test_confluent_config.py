@@ -12,9 +12,9 @@ from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
 
 from inventory_sync.adapters.kafka.confluent.config import confluent_config
 from inventory_sync.adapters.kafka.confluent.faults import check_commit
-from inventory_sync.adapters.kafka.confluent.records import to_records
 from inventory_sync.adapters.kafka.confluent.sink import ConfluentDeadLetterSink
 from inventory_sync.adapters.kafka.confluent.source import ConfluentRecordSource
+from inventory_sync.adapters.kafka.records import records_of_confluent as to_records
 from inventory_sync.container import (
     ConfluentNotInstalled,
     Container,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from inventory_sync.domain.decisions import decide_batch
 from inventory_sync.domain.outcomes import Outcome
 from inventory_sync.domain.rules import Rejection, decode_update
+from inventory_sync.domain.services import decide_batch
 
 from .helpers import T0, at, event, records
 

@@ -17,9 +17,8 @@ from hypothesis import strategies as st
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.record.default_records import DefaultRecordBatch, DefaultRecordBatchBuilder
 
-from inventory_sync.adapters.kafka.confluent import records as confluent_records
+from inventory_sync.adapters.kafka import records
 from inventory_sync.adapters.kafka.dead_letter_headers import dead_letter_headers
-from inventory_sync.adapters.kafka.kafka_python import records
 from inventory_sync.adapters.kafka.kafka_python.header_keys import tolerate_undecodable_header_keys
 from inventory_sync.adapters.kafka.records import MAX_TIMESTAMP_MS, record_time
 from inventory_sync.adapters.memory import InMemoryRepository, InMemoryUnitOfWork
@@ -91,7 +90,7 @@ def consumer_records(draw: st.DrawFn) -> list[Any]:
 @settings(max_examples=300, deadline=None)
 @given(consumer_records())
 def test_any_kafka_python_record_converts_and_gets_one_outcome(consumed: list[Any]) -> None:
-    converted = records.to_records([consumed])
+    converted = records.records_of_kafka_python([consumed])
 
     assert [(r.partition, r.offset, r.key, r.value) for r in converted] == [
         (c.partition, c.offset, c.key, c.value) for c in consumed
@@ -129,7 +128,7 @@ def messages(draw: st.DrawFn) -> list[Message]:
 @settings(max_examples=300, deadline=None)
 @given(messages())
 def test_any_confluent_message_converts_and_gets_one_outcome(delivered: list[Message]) -> None:
-    converted = confluent_records.to_records(delivered, on_error=pytest.fail)
+    converted = records.records_of_confluent(delivered, on_error=pytest.fail)
 
     assert [(r.offset, r.key, r.value) for r in converted] == [
         (m.offset(), m.key(), m.value()) for m in delivered

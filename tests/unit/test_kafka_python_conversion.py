@@ -9,7 +9,7 @@ from pydantic import SecretStr
 
 from inventory_sync.adapters.kafka.dead_letter_headers import dead_letter_headers
 from inventory_sync.adapters.kafka.kafka_python.config import client_config
-from inventory_sync.adapters.kafka.kafka_python.records import to_records
+from inventory_sync.adapters.kafka.records import records_of_kafka_python as to_records
 from inventory_sync.domain.model import Record
 from inventory_sync.domain.ports import DeadLetter
 from inventory_sync.domain.rules import Rejection, RejectionReason

@@ -4,8 +4,7 @@ import json
 
 import pytest
 
-from inventory_sync.domain.model import InventoryUpdate
-from inventory_sync.domain.rules import Rejection, RejectionReason, decode_update
+from inventory_sync.domain.rules import InventoryUpdate, Rejection, RejectionReason, decode_update
 
 
 def valid(**fields: object) -> bytes:

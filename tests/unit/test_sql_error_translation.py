@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 import sqlalchemy.exc as sa_exc
 
-from inventory_sync.adapters.sql.faults import translate, translated
+from inventory_sync.adapters.sql.repository import translate, translated
 from inventory_sync.domain.errors import StorageRejected, TransientError
 
 

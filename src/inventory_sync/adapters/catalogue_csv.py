@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from inventory_sync.domain.errors import InventorySyncError
-from inventory_sync.domain.model import MAX_INVENTORY_COUNT, PRODUCT_CODE_PATTERN, Product
+from inventory_sync.domain.model import Product
+from inventory_sync.domain.rules import MAX_INVENTORY_COUNT, PRODUCT_CODE_PATTERN
 
 if TYPE_CHECKING:
     from _csv import Reader

@@ -6,9 +6,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from inventory_sync.domain.model import InventoryUpdate, Record
+from inventory_sync.domain.model import Record
 from inventory_sync.domain.ports import DeadLetter
-from inventory_sync.domain.rules import Rejection
+from inventory_sync.domain.rules import InventoryUpdate, Rejection
 
 
 class Outcome(StrEnum):

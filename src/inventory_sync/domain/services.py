@@ -1,26 +1,99 @@
-"""The use case: apply one batch of records to the product table, one outcome per record."""
+"""The use case: apply one batch of records to the product table, one outcome per record.
+
+Read top down: decide_batch (pure: decode, bound the future, coalesce per product), then
+InventoryService writes the candidates in one transaction and reports every record.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from inventory_sync.domain.decisions import Candidate, decide_batch
 from inventory_sync.domain.errors import StorageRejected, UnknownProduct
-from inventory_sync.domain.model import Product, Record, StockStatus
+from inventory_sync.domain.model import Product, Record, StockChange, StockStatus
 from inventory_sync.domain.outcomes import BatchReport, Outcome, RecordOutcome, Summary
 from inventory_sync.domain.ports import UnitOfWork
 from inventory_sync.domain.rules import (
     DEFAULT_MAX_FUTURE_SKEW,
     DEFAULT_MAX_MESSAGE_BYTES,
+    InventoryUpdate,
     Rejection,
     RejectionReason,
+    decode_update,
+    from_the_future,
 )
 
-__all__ = ["BatchReport", "InventoryService", "Outcome", "RecordOutcome", "Summary"]
+__all__ = [
+    "BatchReport",
+    "Decision",
+    "InventoryService",
+    "Outcome",
+    "RecordOutcome",
+    "Summary",
+    "decide_batch",
+]
 
 UnknownProducts = Literal["reject", "create"]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """The newest valid update of one product in the batch, and where it came from."""
+
+    index: int
+    update: InventoryUpdate
+    at: datetime
+    offset: int
+
+    def change(self) -> StockChange:
+        return StockChange(self.update.product_code, self.update.inventory_count, self.at)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    decided: list[RecordOutcome | None]
+    """One slot per record: its outcome, or None for a candidate (its fate is the write's)."""
+    candidates: dict[str, Candidate]
+    """The update to write per product code."""
+
+
+def decide_batch(
+    records: Sequence[Record],
+    *,
+    max_message_bytes: int,
+    now: datetime,
+    max_future_skew: timedelta,
+) -> Decision:
+    """Reject what breaks the rules; of a product's valid updates, the newest (by time, then
+    offset) is the candidate and the others are superseded."""
+    decided: list[RecordOutcome | None] = [None] * len(records)
+    newest: dict[str, Candidate] = {}
+    for index, record in enumerate(records):
+        decoded = decode_update(record.value, max_message_bytes)
+        if isinstance(decoded, Rejection):
+            decided[index] = RecordOutcome(record, Outcome.REJECTED, rejection=decoded)
+            continue
+        at = decoded.occurred_at or record.timestamp
+        too_late = from_the_future(decoded, at, now, max_future_skew)
+        if too_late is not None:
+            decided[index] = RecordOutcome(
+                record, Outcome.REJECTED, update=decoded, rejection=too_late
+            )
+            continue
+        candidate = Candidate(index, decoded, at, record.offset)
+        current = newest.get(decoded.product_code)
+        if current is None or (candidate.at, candidate.offset) >= (current.at, current.offset):
+            newest[decoded.product_code] = candidate
+            loser = current
+        else:
+            loser = candidate
+        if loser is not None:
+            decided[loser.index] = RecordOutcome(
+                records[loser.index], Outcome.SUPERSEDED, update=loser.update
+            )
+    return Decision(decided, newest)
 
 
 class InventoryService:

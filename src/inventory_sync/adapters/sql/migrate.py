@@ -11,7 +11,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from inventory_sync.adapters.sql.faults import translated
+from inventory_sync.adapters.sql.repository import translated
 
 SCRIPT_LOCATION = "inventory_sync.adapters.sql:migrations"
 VERSION_TABLE = "inventory_sync_alembic_version"

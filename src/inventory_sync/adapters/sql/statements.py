@@ -10,16 +10,29 @@ import functools
 import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from inventory_sync.adapters.sql.tables import ProductColumns, TableMapping, columns_for
-from inventory_sync.adapters.sql.timestamps import as_utc, sqlite_text
+from inventory_sync.adapters.sql.tables import ProductColumns, TableMapping, as_utc, columns_for
 from inventory_sync.domain.model import Product, StockChange
 
 Params = dict[str, Any]
+
+
+def sqlite_text(value: datetime) -> str:
+    """How SQLite stores a time: the text SQLAlchemy's DATETIME writes, in UTC.
+
+    Not strftime: its %Y does not pad years before 1000 ("999-..."), and text order would
+    then differ from time order.
+    """
+    t = as_utc(value)
+    return (
+        f"{t.year:04d}-{t.month:02d}-{t.day:02d} "
+        f"{t.hour:02d}:{t.minute:02d}:{t.second:02d}.{t.microsecond:06d}"
+    )
 
 
 class _BatchParameters(Protocol):

@@ -4,14 +4,39 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from inventory_sync.adapters.sql.timestamps import UtcDateTime
-
 if TYPE_CHECKING:
     from inventory_sync.settings import Settings
+
+
+def as_utc(value: datetime) -> datetime:
+    """The same instant in UTC; a naive datetime is refused, since its instant is unknown."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value.isoformat()}: inventory times must be aware")
+    return value.astimezone(UTC)
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """A timestamp with time zone that binds UTC and reads back aware UTC on every database."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment: datetime = value
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+
 
 metadata = sa.MetaData()
 

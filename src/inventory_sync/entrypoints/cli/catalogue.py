@@ -32,7 +32,8 @@ def add(
     Example:
       inventory-sync products add SKU-1 --name "Blue mug" --count 12
     """
-    from inventory_sync.domain.model import MAX_INVENTORY_COUNT, PRODUCT_CODE_PATTERN, Product
+    from inventory_sync.domain.model import Product
+    from inventory_sync.domain.rules import MAX_INVENTORY_COUNT, PRODUCT_CODE_PATTERN
 
     if not re.fullmatch(PRODUCT_CODE_PATTERN, code):
         raise BadUsage(f"product code {code!r} is not 1 to 64 characters of A-Z a-z 0-9 . _ -")

@@ -18,8 +18,8 @@ from inventory_sync.adapters.kafka.confluent.config import (
     log_client_error,
 )
 from inventory_sync.adapters.kafka.confluent.faults import check_commit, describe
-from inventory_sync.adapters.kafka.confluent.records import to_records
 from inventory_sync.adapters.kafka.offsets import next_offsets, warn_not_owned
+from inventory_sync.adapters.kafka.records import records_of_confluent as to_records
 from inventory_sync.domain.model import Record
 from inventory_sync.settings import Settings
 

@@ -18,8 +18,8 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 from inventory_sync.adapters.kafka.kafka_python.config import client_config
 from inventory_sync.adapters.kafka.kafka_python.faults import is_transient, transient_faults
 from inventory_sync.adapters.kafka.kafka_python.group_join_fix import apply_finished_joins
-from inventory_sync.adapters.kafka.kafka_python.records import to_records
 from inventory_sync.adapters.kafka.offsets import next_offsets, warn_not_owned
+from inventory_sync.adapters.kafka.records import records_of_kafka_python as to_records
 from inventory_sync.domain.errors import TransientError
 from inventory_sync.domain.model import Record
 from inventory_sync.settings import Settings
