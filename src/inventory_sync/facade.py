@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Self
 from dependency_injector import providers
 
 from inventory_sync.container import Container, require_client
-from inventory_sync.domain.errors import PermanentFault
+from inventory_sync.domain.errors import InventorySyncError, PermanentFault
 from inventory_sync.domain.model import StockStatus
 from inventory_sync.domain.outcomes import BatchReport, Summary
 from inventory_sync.settings import Settings, mask_url_password
@@ -142,6 +142,9 @@ class InventorySync:
         from inventory_sync.adapters.metrics import TimedSource
 
         require_client(self.settings)
+        health = self.container.database_health()
+        if not health.ok:  # a missing schema or mapped column, said once instead of per batch
+            raise InventorySyncError(f"{self._database()}: {health.detail}")
         with self._lock:
             if self._worker is not None:
                 raise RuntimeError("this InventorySync is already running; stop() it first")
@@ -161,9 +164,16 @@ class InventorySync:
             settings.bootstrap_servers,
             settings.group_id,
             settings.kafka_client,
-            mask_url_password(settings.database_url),
+            self._database(),
         )
         return worker
+
+    def _database(self) -> str:
+        """The database written to, password masked: the shared engine's when there is one."""
+        if self.container.engine.overridden:
+            url = self.container.engine().url.render_as_string(hide_password=True)
+            return f"database {url}"
+        return f"database {mask_url_password(self.settings.database_url)}"
 
     def _serve_metrics(self) -> Metrics | None:
         if self.settings.metrics_port is None:
