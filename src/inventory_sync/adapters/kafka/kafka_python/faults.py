@@ -1,13 +1,19 @@
-"""Which kafka-python errors are transient faults, and their translation into the domain's."""
+"""Which kafka-python errors are transient faults, their translation into the domain's, and
+how the source tells a consumer that recovers from one that stays stuck."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import socket
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 
 from inventory_sync.domain.errors import TransientError
+
+log = logging.getLogger("inventory_sync.kafka")
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -26,3 +32,96 @@ def transient_faults(doing: str) -> Iterator[None]:
         if is_transient(exc):
             raise TransientError(f"{doing}: {exc}") from exc
         raise
+
+
+class StallWatch:
+    """Tells a consumer that recovers by itself from one that stays stuck.
+
+    check() is told after each poll why the consumer is stuck (compat.why_stuck, or the
+    error the poll raised), or None when it is fine. It says to replace the consumer once it
+    has been stuck for `bound_s` while a broker answers; while none answers, a new consumer
+    could not do better, so it logs that and counts again.
+    """
+
+    def __init__(
+        self,
+        what: str,
+        bootstrap_servers: Sequence[str],
+        bound_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.what = what
+        self.bootstrap_servers = list(bootstrap_servers)
+        self.bound_s = bound_s
+        self.clock = clock
+        self._since: float | None = None
+
+    def check(self, reason: str | None) -> bool:
+        """True when the consumer must be replaced (logged at WARNING, with the reason)."""
+        now = self.clock()
+        if reason is None or self._since is None:
+            self._since = None if reason is None else now
+            return False
+        stuck_for = now - self._since
+        if stuck_for < self.bound_s:
+            return False
+        if not broker_answers(self.bootstrap_servers):
+            log.warning(
+                "no Kafka broker at %s has answered for %.0f s; waiting for one",
+                ",".join(self.bootstrap_servers),
+                stuck_for,
+            )
+            self._since = now
+            return False
+        log.warning(
+            "%s has made no progress for %.0f s although the broker answers (%s); "
+            "replacing it: the new one re-joins the group and resumes from the committed offsets",
+            self.what,
+            stuck_for,
+            reason,
+        )
+        self._since = None
+        return True
+
+
+def broker_answers(bootstrap_servers: Sequence[str], timeout_s: float = 1.0) -> bool:
+    """Whether any bootstrap server accepts a TCP connection: when none does, a new consumer
+    could not do better than the stuck one."""
+    for server in bootstrap_servers:
+        host, _, port = server.rpartition(":")
+        try:
+            socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+        except (OSError, ValueError):
+            continue
+        return True
+    return False
+
+
+class Complaints:
+    """The warnings of one kind of failure, repeated while a broker is away: the first of a
+    streak at WARNING, then one every `every_s` with the count, the rest at DEBUG, and an
+    INFO line when it works again. A minute's outage is a few lines, not one per poll."""
+
+    def __init__(
+        self, what: str, every_s: float = 30.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.what = what
+        self.every_s = every_s
+        self.clock = clock
+        self.failures = 0
+        self._warned_at = 0.0
+
+    def failed(self, message: str, *args: object) -> None:
+        self.failures += 1
+        now = self.clock()
+        if self.failures == 1 or now - self._warned_at >= self.every_s:
+            self._warned_at = now
+            suffix = "" if self.failures == 1 else f" ({self.failures} failures so far)"
+            log.warning(message + suffix, *args)
+        else:
+            log.debug(message, *args)
+
+    def succeeded(self) -> None:
+        if self.failures:
+            log.info("%s works again after %d failure(s)", self.what, self.failures)
+            self.failures = 0

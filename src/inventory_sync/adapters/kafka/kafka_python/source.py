@@ -2,6 +2,10 @@
 
 Offsets are committed only when the run loop says so (after the database commit and the
 dead letters' acknowledgement), so a crash replays the uncommitted records, never skips them.
+
+After a broker restart the consumer reconnects, re-joins and resumes by itself (within seconds,
+given RECOVERY_TUNING). Should it stay stuck anyway while the broker answers, the source
+replaces it (StallWatch): the new one re-joins and resumes from the committed offsets.
 """
 
 from __future__ import annotations
@@ -16,9 +20,26 @@ from kafka.errors import CommitFailedError, KafkaError, RebalanceInProgressError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from inventory_sync.adapters.kafka.kafka_python.config import client_config
-from inventory_sync.adapters.kafka.kafka_python.faults import is_transient, transient_faults
-from inventory_sync.adapters.kafka.kafka_python.group_join_fix import apply_finished_joins
-from inventory_sync.adapters.kafka.offsets import next_offsets, warn_not_owned
+from inventory_sync.adapters.kafka.kafka_python.faults import (
+    Complaints,
+    StallWatch,
+    is_transient,
+    transient_faults,
+)
+from inventory_sync.adapters.kafka.kafka_python.group_join_fix import (
+    apply_finished_joins,
+    why_stuck,
+)
+from inventory_sync.adapters.kafka.kafka_python.header_keys import (
+    tolerate_undecodable_header_keys,
+)
+from inventory_sync.adapters.kafka.offsets import (
+    describe_offsets,
+    describe_partitions,
+    log_refused_commit,
+    next_offsets,
+    warn_not_owned,
+)
 from inventory_sync.adapters.kafka.records import records_of_kafka_python as to_records
 from inventory_sync.domain.errors import TransientError
 from inventory_sync.domain.model import Record
@@ -27,6 +48,17 @@ from inventory_sync.settings import Settings
 log = logging.getLogger("inventory_sync.kafka")
 
 COMMIT_TIMEOUT_MS = 10_000
+CLOSE_TIMEOUT_MS = 5_000
+STALL_TIMEOUT_S = 30.0
+"""How long a consumer may stay stuck (compat.why_stuck) while the broker answers before it is
+replaced; it recovers from a broker restart in a few seconds when all is well."""
+
+# kafka-python 3.0 backs off reconnecting up to reconnect_backoff_max_ms (30 s by default),
+# and its metadata refresh loop sleeps that backoff out even when a refresh is requested. A
+# restarted broker has new leader epochs: positions await validation, so fetching waits, until
+# the metadata is refreshed (measured: 20 to 45 s without a fetch once the broker was back).
+# With 1 s, the Java client's default, it resumes within about 2 s.
+RECOVERY_TUNING: dict[str, Any] = {"reconnect_backoff_max_ms": 1_000}
 
 # Measured with benchmarks/throughput.py (200k events, 6 partitions): 1 MiB per partition and
 # 8 MiB per fetch keep the run loop fed (it is slower than the fetches) and its peak memory
@@ -53,6 +85,7 @@ class KafkaRecordSource:
         topic: str | None = None,
         group_id: str | None = None,
         overrides: Mapping[str, Any] | None = None,
+        stall_timeout_s: float = STALL_TIMEOUT_S,
     ) -> None:
         self.topic = topic or settings.topic
         self.group_id = group_id or settings.group_id
@@ -64,6 +97,7 @@ class KafkaRecordSource:
             "max_poll_records": settings.batch_size,
             "bootstrap_timeout_ms": 10_000,
             **FETCH_TUNING,
+            **RECOVERY_TUNING,
             **(overrides or {}),
         }
         self._consumer: Any = None
@@ -74,6 +108,11 @@ class KafkaRecordSource:
         """Offsets sent asynchronously, per partition: close() commits them synchronously."""
         self._commit_due = False
         self._commit_in_flight = False
+        self._watch = StallWatch(
+            f"the consumer of {self.topic}", self._config["bootstrap_servers"], stall_timeout_s
+        )
+        self._poll_failures = Complaints(f"polling {self.topic}")
+        self._commit_failures = Complaints(f"committing offsets of {self.topic}")
 
     def poll(self, max_records: int, timeout_s: float) -> list[Record]:
         consumer = self._connected()
@@ -85,10 +124,14 @@ class KafkaRecordSource:
         except KafkaError as exc:
             if not is_transient(exc):
                 raise
-            log.warning("polling %s failed, will poll again: %s", self.topic, exc)
+            self._poll_failures.failed("polling %s failed, will poll again: %s", self.topic, exc)
+            self._watch_progress(str(exc))
             return []
+        self._poll_failures.succeeded()
         if not fetched:
+            self._watch_progress(why_stuck(consumer))
             return []
+        self._watch.check(None)
         if self._paused:
             self._hold(fetched)
             return []
@@ -124,11 +167,11 @@ class KafkaRecordSource:
             return
         self._commit_in_flight = True
         try:
-            with transient_faults(f"committing {_describe(offsets)}"):
+            with transient_faults(f"committing {describe_offsets(offsets)}"):
                 self._consumer.commit_async(offsets, callback=self._on_committed)
         except (CommitFailedError, RebalanceInProgressError) as exc:
             self._commit_in_flight = False
-            _log_refused_commit(offsets, exc)
+            log_refused_commit(offsets, exc)
         except TransientError as exc:
             self._commit_in_flight, self._commit_due = False, True
             log.warning("%s; it is sent again with the next poll", exc)
@@ -136,8 +179,12 @@ class KafkaRecordSource:
     def _on_committed(self, offsets: Mapping[Any, Any], result: Any) -> None:
         self._commit_in_flight = False
         if isinstance(result, Exception):
-            log.warning("commit of %s failed; it is sent again: %s", _describe(offsets), result)
+            self._commit_failures.failed(
+                "commit of %s failed; it is sent again: %s", describe_offsets(offsets), result
+            )
             self._commit_due = True
+        else:
+            self._commit_failures.succeeded()
 
     def _commit_last(self, consumer: Any) -> None:
         """Commit what the asynchronous commits may not have made durable, synchronously."""
@@ -149,9 +196,9 @@ class KafkaRecordSource:
         try:
             consumer.commit(offsets, timeout_ms=COMMIT_TIMEOUT_MS)
         except (CommitFailedError, RebalanceInProgressError) as exc:
-            _log_refused_commit(offsets, exc)
+            log_refused_commit(offsets, exc)
         except KafkaError as exc:
-            log.warning("last commit of %s failed: %s", _describe(offsets), exc)
+            log.warning("last commit of %s failed: %s", describe_offsets(offsets), exc)
 
     def pause(self) -> None:
         with self._lock:
@@ -187,12 +234,26 @@ class KafkaRecordSource:
         consumer, self._consumer = self._consumer, None
         if consumer is not None:
             self._commit_last(consumer)
-            consumer.close(autocommit=False)
+            consumer.close(autocommit=False, timeout_ms=CLOSE_TIMEOUT_MS)
+
+    def _watch_progress(self, stuck: str | None) -> None:
+        """Replace the consumer when StallWatch says it stays stuck: the next poll creates a
+        new one, which re-joins and resumes from the committed offsets."""
+        if not self._watch.check(stuck):
+            return
+        consumer, self._consumer = self._consumer, None
+        self._commit_in_flight = False
+        self._commit_due = bool(self._uncommitted)
+        try:
+            consumer.close(autocommit=False, timeout_ms=CLOSE_TIMEOUT_MS)
+        except Exception as exc:  # it is stuck: it is dropped whatever happens
+            log.debug("closing the stuck consumer: %s", exc)
 
     def _connected(self) -> Any:
         """The consumer, created and subscribed on first use; None while the broker is away."""
         if self._consumer is not None or self._closed:
             return self._consumer
+        tolerate_undecodable_header_keys()
         try:
             consumer = KafkaConsumer(**self._config)
         except KafkaError as exc:
@@ -226,28 +287,10 @@ class KafkaRecordSource:
 
     def _on_assigned(self, assigned: Iterable[Any]) -> None:
         assigned = list(assigned)
-        log.info("assigned %s", _describe_partitions(assigned))
+        log.info("assigned %s", describe_partitions(assigned))
         with self._lock:
             if self._paused and assigned and self._consumer is not None:
                 self._consumer.pause(*assigned)
-
-
-def _log_refused_commit(offsets: Mapping[Any, Any], exc: Exception) -> None:
-    log.warning(
-        "commit of %s refused because the group is rebalancing; "
-        "the partitions' next owner replays them (writes are idempotent): %s",
-        _describe(offsets),
-        exc,
-    )
-
-
-def _describe(offsets: Mapping[Any, Any]) -> str:
-    return ", ".join(f"{tp.topic}[{tp.partition}]@{meta.offset}" for tp, meta in offsets.items())
-
-
-def _describe_partitions(partitions: Iterable[Any]) -> str:
-    names = sorted(f"{tp.topic}[{tp.partition}]" for tp in partitions)
-    return ", ".join(names) or "no partitions"
 
 
 class _RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -260,12 +303,12 @@ class _RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
         self.source = source
 
     def on_partitions_revoked(self, revoked: Any) -> None:
-        log.info("revoked %s", _describe_partitions(revoked))
+        log.info("revoked %s", describe_partitions(revoked))
         self.source._forget(revoked)
 
     def on_partitions_assigned(self, assigned: Any) -> None:
         self.source._on_assigned(assigned)
 
     def on_partitions_lost(self, lost: Any) -> None:
-        log.warning("lost %s (evicted from the group)", _describe_partitions(lost))
+        log.warning("lost %s (evicted from the group)", describe_partitions(lost))
         self.source._forget(lost)
