@@ -39,6 +39,7 @@ log = logging.getLogger("inventory_sync.kafka")
 PRODUCER_TIMEOUTS: dict[str, Any] = {
     "bootstrap_timeout_ms": 10_000,
     "max_block_ms": 10_000,
+    "reconnect_backoff_max_ms": 1_000,  # as the source: back within seconds of a broker restart
     "request_timeout_ms": 10_000,
     "delivery_timeout_ms": 20_000,
 }
