@@ -7,11 +7,12 @@ the run loop says so, pause() keeps the member in its group, and nothing is ever
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
+from inventory_sync.adapters.kafka import Overrides
 from inventory_sync.adapters.kafka.confluent.config import (
     client_logging,
     confluent_config,
@@ -38,11 +39,7 @@ CONSUMER_TUNING: dict[str, Any] = {
 
 
 class ConfluentRecordSource:
-    """One member of the consumer group `group_id`, subscribed to `topic`.
-
-    The consumer is created on first poll, so building the source does no I/O; `overrides`
-    are extra librdkafka properties (tests use them for short timeouts).
-    """
+    """A member of the group `group_id` on `topic`, over librdkafka; made on first poll."""
 
     def __init__(
         self,
@@ -50,7 +47,7 @@ class ConfluentRecordSource:
         *,
         topic: str | None = None,
         group_id: str | None = None,
-        overrides: Mapping[str, Any] | None = None,
+        overrides: Overrides = None,
     ) -> None:
         self.topic = topic or settings.topic
         self.group_id = group_id or settings.group_id

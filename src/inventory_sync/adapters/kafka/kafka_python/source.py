@@ -19,6 +19,7 @@ from kafka import ConsumerRebalanceListener, KafkaConsumer
 from kafka.errors import CommitFailedError, KafkaError, RebalanceInProgressError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
+from inventory_sync.adapters.kafka import Overrides
 from inventory_sync.adapters.kafka.kafka_python.config import client_config
 from inventory_sync.adapters.kafka.kafka_python.faults import (
     Complaints,
@@ -72,11 +73,7 @@ FETCH_TUNING: dict[str, Any] = {
 
 
 class KafkaRecordSource:
-    """One member of the consumer group `group_id`, subscribed to `topic`.
-
-    The consumer is created on first use, so building the source does no I/O; `overrides`
-    are extra KafkaConsumer arguments (tests use them for short timeouts).
-    """
+    """A member of the group `group_id` on `topic`, over kafka-python; made on first poll."""
 
     def __init__(
         self,
@@ -84,7 +81,7 @@ class KafkaRecordSource:
         *,
         topic: str | None = None,
         group_id: str | None = None,
-        overrides: Mapping[str, Any] | None = None,
+        overrides: Overrides = None,
         stall_timeout_s: float = STALL_TIMEOUT_S,
     ) -> None:
         self.topic = topic or settings.topic
