@@ -26,3 +26,16 @@ class PermanentFault(InventorySyncError):
     """A fault that cannot clear by itself (authorisation refused, an invalid topic, a record
     the broker can never take): retrying cannot help, so the run loop stops with it (exit 1)
     instead of retrying for ever."""
+
+
+class ServiceUnreachable(InventorySyncError):
+    """The broker or the database cannot be reached; the message names which and where.
+
+    Adapters raise it (with the client's own error as its cause) so that the entrypoints
+    report one line without knowing any client library's exception types.
+    """
+
+
+class AuthenticationFailed(PermanentFault):
+    """The broker refused the credentials; the message names the mechanism and the user
+    (never the password), so that an operator looks at the credentials, not the network."""
