@@ -392,7 +392,11 @@ def test_a_kafka_python_consumer_stuck_after_a_broker_restart_is_replaced_and_re
 
     settings = topic_settings(private_broker.bootstrap, topic_name, partitions=3, batch_size=10)
     produce_values(settings, *[b"before-%d" % i for i in range(300)])
-    source = KafkaRecordSource(settings, overrides=CHAOS_GROUP["kafka-python"], stall_timeout_s=5.0)
+
+    class QuickToReplace(KafkaRecordSource):
+        stall_timeout_s = 5.0
+
+    source = QuickToReplace(settings, overrides=CHAOS_GROUP["kafka-python"])
     delivered: set[tuple[int, int]] = set()
 
     def consume_until(count: int) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
@@ -172,25 +173,18 @@ def _produce(
             producer.poll(0.1)
 
 
+@dataclass
 class ConfluentDelivery:
     """The delivery reports of one send(): wait() flushes and checks that all came back."""
 
-    def __init__(
-        self,
-        producer: Producer | None,
-        count: int,
-        topic: str,
-        flush_timeout_s: float,
-        take_fatal: Callable[[], KafkaError | None],
-    ) -> None:
-        self.producer = producer
-        self.count = count
-        self.topic = topic
-        self.flush_timeout_s = flush_timeout_s
-        self.take_fatal = take_fatal
-        """The producer's fatal error, if it met one (the sink then drops that producer)."""
-        self.acknowledged = 0
-        self.failures: list[KafkaError] = []
+    producer: Producer | None
+    count: int
+    topic: str
+    flush_timeout_s: float
+    take_fatal: Callable[[], KafkaError | None]
+    """The producer's fatal error, if it met one (the sink then drops that producer)."""
+    acknowledged: int = field(default=0, init=False)
+    failures: list[KafkaError] = field(default_factory=list, init=False)
 
     def delivered(self, error: KafkaError | None, _message: Message) -> None:
         if error is None:

@@ -12,14 +12,14 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from inventory_sync.adapters.kafka import Overrides
 from inventory_sync.adapters.kafka.confluent.config import (
     client_logging,
     confluent_config,
     log_client_error,
 )
 from inventory_sync.adapters.kafka.confluent.faults import check_commit, describe
-from inventory_sync.adapters.kafka.offsets import next_offsets, warn_not_owned
+from inventory_sync.adapters.kafka.member import GroupMember, owned_by
+from inventory_sync.adapters.kafka.offsets import describe_partitions
 from inventory_sync.adapters.kafka.records import records_of_confluent as to_records
 from inventory_sync.domain.model import Record
 from inventory_sync.settings import Settings
@@ -38,20 +38,16 @@ CONSUMER_TUNING: dict[str, Any] = {
 }
 
 
-class ConfluentRecordSource:
+class ConfluentRecordSource(GroupMember):
     """A member of the group `group_id` on `topic`, over librdkafka; made on first poll."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        topic: str | None = None,
-        group_id: str | None = None,
-        overrides: Overrides = None,
-    ) -> None:
-        self.topic = topic or settings.topic
-        self.group_id = group_id or settings.group_id
-        self._config: dict[str, Any] = {
+    def _init_client(self) -> None:
+        self._cooperative = "cooperative" in str(self._config["partition.assignment.strategy"])
+        self._consumer: Consumer | None = None
+        self._fatal: KafkaError | None = None
+
+    def _group_config(self, settings: Settings) -> dict[str, Any]:
+        return {
             **confluent_config(settings),
             **client_logging(),
             "error_cb": self._on_client_error,
@@ -61,16 +57,7 @@ class ConfluentRecordSource:
             "enable.auto.offset.store": False,
             "auto.offset.reset": "earliest",
             **CONSUMER_TUNING,
-            **(overrides or {}),
         }
-        self._cooperative = "cooperative" in str(self._config["partition.assignment.strategy"])
-        self._consumer: Consumer | None = None
-        self._paused = False
-        self._closed = False
-        self._fatal: KafkaError | None = None
-        self._uncommitted: dict[tuple[str, int], int] = {}
-        """Offsets sent asynchronously, per partition: close() commits them synchronously."""
-        self._commit_due = False
 
     def poll(self, max_records: int, timeout_s: float) -> list[Record]:
         consumer = self._connected()
@@ -85,7 +72,7 @@ class ConfluentRecordSource:
             self._consumer_failed(self._fatal)
             return []
         if not messages:
-            if self._commit_due:
+            if self._pending.due:
                 self._recommit(consumer)
             return []
         if self._paused:
@@ -99,17 +86,9 @@ class ConfluentRecordSource:
         last one durable)."""
         if not records or self._consumer is None:
             return
-        owned = {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
-        offsets = []
-        for (topic, partition), offset in next_offsets(records).items():
-            if (topic, partition) in owned:
-                offsets.append(TopicPartition(topic, partition, offset))
-            else:
-                warn_not_owned(topic, partition, offset)
+        offsets = _partitions(self._pending.release(records, owned_by(self._consumer)))
         if not offsets:
             return
-        for tp in offsets:
-            self._uncommitted[(tp.topic, tp.partition)] = tp.offset
         try:
             self._consumer.commit(offsets=offsets, asynchronous=True)
         except KafkaException as exc:
@@ -120,32 +99,21 @@ class ConfluentRecordSource:
         of the same partitions supersedes it anyway)."""
         if error is not None and error.code() != KafkaError._NO_OFFSET:
             log.warning("commit of %s failed; it is sent again: %s", describe(offsets), error.str())
-            self._commit_due = True
+            self._pending.due = True
 
     def _recommit(self, consumer: Consumer) -> None:
-        self._commit_due = False
-        owned = {(tp.topic, tp.partition) for tp in consumer.assignment()}
-        offsets = [
-            TopicPartition(topic, partition, offset)
-            for (topic, partition), offset in self._uncommitted.items()
-            if (topic, partition) in owned
-        ]
+        self._pending.due = False
+        offsets = _partitions(self._pending.owned(owned_by(consumer)))
         if offsets:
             try:
                 consumer.commit(offsets=offsets, asynchronous=True)
             except KafkaException as exc:
-                self._commit_due = True
+                self._pending.due = True
                 log.warning("commit of %s failed; it is sent again: %s", describe(offsets), exc)
 
     def _commit_last(self, consumer: Consumer) -> None:
         """Commit what the asynchronous commits may not have made durable, synchronously."""
-        owned = {(tp.topic, tp.partition) for tp in consumer.assignment()}
-        offsets = [
-            TopicPartition(topic, partition, offset)
-            for (topic, partition), offset in self._uncommitted.items()
-            if (topic, partition) in owned
-        ]
-        self._uncommitted.clear()
+        offsets = _partitions(self._pending.take_all(owned_by(consumer)))
         if not offsets:
             return
         try:
@@ -167,30 +135,18 @@ class ConfluentRecordSource:
         if self._consumer is not None:
             self._consumer.resume(self._consumer.assignment())
 
-    def lag(self) -> dict[int, int]:
-        """High watermark minus position per partition, from what the client already knows."""
-        if self._consumer is None:
-            return {}
-        try:
-            lags = {}
-            for tp in self._consumer.position(self._consumer.assignment()):
-                if tp.offset < 0:  # nothing consumed from it yet
-                    continue
-                _, high = self._consumer.get_watermark_offsets(tp, cached=True)
-                if high >= 0:
-                    lags[tp.partition] = max(high - tp.offset, 0)
-        except (KafkaException, RuntimeError) as exc:  # best effort: progress lines, metrics
-            log.debug("lag unknown: %s", exc)
-            return {}
+    def _lags(self, consumer: Consumer) -> dict[int, int]:
+        lags = {}
+        for tp in consumer.position(consumer.assignment()):
+            if tp.offset < 0:  # nothing consumed from it yet
+                continue
+            _, high = consumer.get_watermark_offsets(tp, cached=True)
+            if high >= 0:
+                lags[tp.partition] = max(high - tp.offset, 0)
         return lags
 
-    def close(self) -> None:
-        """Leave the group cleanly, so the partitions move to the other members at once."""
-        self._closed = True
-        consumer, self._consumer = self._consumer, None
-        if consumer is not None:
-            self._commit_last(consumer)
-            consumer.close()
+    def _close_client(self, consumer: Consumer) -> None:
+        consumer.close()
 
     def _connected(self) -> Consumer | None:
         """The consumer, created and subscribed on first use (librdkafka connects by itself)."""
@@ -241,7 +197,7 @@ class ConfluentRecordSource:
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Assign, then pause or resume what came: librdkafka pauses only assigned partitions,
         and keeps a partition paused that was revoked while paused, even once reassigned."""
-        log.info("assigned %s", _describe_partitions(partitions))
+        log.info("assigned %s", describe_partitions(partitions))
         if not partitions:
             return
         if self._cooperative:
@@ -254,16 +210,11 @@ class ConfluentRecordSource:
             consumer.resume(partitions)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        log.info("revoked %s", _describe_partitions(partitions))
-        for tp in partitions:
-            self._uncommitted.pop((tp.topic, tp.partition), None)
+        self._revoked(partitions)
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        log.warning("lost %s (evicted from the group)", _describe_partitions(partitions))
-        for tp in partitions:
-            self._uncommitted.pop((tp.topic, tp.partition), None)
+        self._lost(partitions)
 
 
-def _describe_partitions(partitions: Sequence[TopicPartition]) -> str:
-    names = sorted(f"{tp.topic}[{tp.partition}]" for tp in partitions)
-    return ", ".join(names) or "no partitions"
+def _partitions(offsets: dict[tuple[str, int], int]) -> list[TopicPartition]:
+    return [TopicPartition(topic, part, offset) for (topic, part), offset in offsets.items()]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaProducer
@@ -166,28 +167,21 @@ class KafkaDeadLetterSink:
         close_producer(producer, 0)
 
 
+@dataclass
 class KafkaDelivery:
     """The acknowledgements of one send(): wait() flushes and checks every future."""
 
-    def __init__(
-        self,
-        producer: Any,
-        futures: list[Any],
-        *,
-        topic: str,
-        flush_timeout_s: float,
-        on_failure: Callable[[Any], None],
-        failure: KafkaError | None = None,
-        count: int = 0,
-    ) -> None:
-        self.producer = producer
-        self.futures = futures
-        self.topic = topic
-        self.flush_timeout_s = flush_timeout_s
-        self.on_failure = on_failure
-        """Called with the producer after a transient failure (the sink replaces it)."""
-        self.failure = failure
-        self.count = count or len(futures)
+    producer: Any
+    futures: list[Any]
+    topic: str
+    flush_timeout_s: float
+    on_failure: Callable[[Any], None]
+    """Called with the producer after a transient failure (the sink replaces it)."""
+    failure: KafkaError | None = None
+    count: int = 0
+
+    def __post_init__(self) -> None:
+        self.count = self.count or len(self.futures)
 
     def wait(self) -> None:
         if not self.count:

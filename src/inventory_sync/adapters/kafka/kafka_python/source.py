@@ -19,8 +19,7 @@ from kafka import ConsumerRebalanceListener, KafkaConsumer
 from kafka.errors import CommitFailedError, KafkaError, RebalanceInProgressError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from inventory_sync.adapters.kafka import Overrides
-from inventory_sync.adapters.kafka.kafka_python.config import client_config
+from inventory_sync.adapters.kafka.kafka_python.consumer_tuning import consumer_config
 from inventory_sync.adapters.kafka.kafka_python.faults import (
     Complaints,
     StallWatch,
@@ -34,12 +33,11 @@ from inventory_sync.adapters.kafka.kafka_python.group_join_fix import (
 from inventory_sync.adapters.kafka.kafka_python.header_keys import (
     tolerate_undecodable_header_keys,
 )
+from inventory_sync.adapters.kafka.member import GroupMember, owned_by
 from inventory_sync.adapters.kafka.offsets import (
     describe_offsets,
     describe_partitions,
     log_refused_commit,
-    next_offsets,
-    warn_not_owned,
 )
 from inventory_sync.adapters.kafka.records import records_of_kafka_python as to_records
 from inventory_sync.domain.errors import TransientError
@@ -54,62 +52,24 @@ STALL_TIMEOUT_S = 30.0
 """How long a consumer may stay stuck (compat.why_stuck) while the broker answers before it is
 replaced; it recovers from a broker restart in a few seconds when all is well."""
 
-# kafka-python 3.0 backs off reconnecting up to reconnect_backoff_max_ms (30 s by default),
-# and its metadata refresh loop sleeps that backoff out even when a refresh is requested. A
-# restarted broker has new leader epochs: positions await validation, so fetching waits, until
-# the metadata is refreshed (measured: 20 to 45 s without a fetch once the broker was back).
-# With 1 s, the Java client's default, it resumes within about 2 s.
-RECOVERY_TUNING: dict[str, Any] = {"reconnect_backoff_max_ms": 1_000}
 
-# Measured with benchmarks/throughput.py (200k events, 6 partitions): 1 MiB per partition and
-# 8 MiB per fetch keep the run loop fed (it is slower than the fetches) and its peak memory
-# near 110 MB; 4 MiB per partition was no faster and peaked over 150 MB.
-FETCH_TUNING: dict[str, Any] = {
-    "fetch_min_bytes": 1,
-    "fetch_max_wait_ms": 500,
-    "max_partition_fetch_bytes": 1024 * 1024,
-    "fetch_max_bytes": 8 * 1024 * 1024,
-}
-
-
-class KafkaRecordSource:
+class KafkaRecordSource(GroupMember):
     """A member of the group `group_id` on `topic`, over kafka-python; made on first poll."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        topic: str | None = None,
-        group_id: str | None = None,
-        overrides: Overrides = None,
-        stall_timeout_s: float = STALL_TIMEOUT_S,
-    ) -> None:
-        self.topic = topic or settings.topic
-        self.group_id = group_id or settings.group_id
-        self._config: dict[str, Any] = {
-            **client_config(settings),
-            "group_id": self.group_id,
-            "enable_auto_commit": False,
-            "auto_offset_reset": "earliest",
-            "max_poll_records": settings.batch_size,
-            "bootstrap_timeout_ms": 10_000,
-            **FETCH_TUNING,
-            **RECOVERY_TUNING,
-            **(overrides or {}),
-        }
+    stall_timeout_s = STALL_TIMEOUT_S
+
+    def _init_client(self) -> None:
         self._consumer: Any = None
-        self._paused = False
-        self._closed = False
         self._lock = threading.Lock()  # pause state vs the rebalance listener (IO thread)
-        self._uncommitted: dict[Any, Any] = {}
-        """Offsets sent asynchronously, per partition: close() commits them synchronously."""
-        self._commit_due = False
         self._commit_in_flight = False
         self._watch = StallWatch(
-            f"the consumer of {self.topic}", self._config["bootstrap_servers"], stall_timeout_s
+            f"the consumer of {self.topic}", self._config["bootstrap_servers"], self.stall_timeout_s
         )
         self._poll_failures = Complaints(f"polling {self.topic}")
         self._commit_failures = Complaints(f"committing offsets of {self.topic}")
+
+    def _group_config(self, settings: Settings) -> dict[str, Any]:
+        return consumer_config(settings, self.group_id)
 
     def poll(self, max_records: int, timeout_s: float) -> list[Record]:
         consumer = self._connected()
@@ -139,27 +99,17 @@ class KafkaRecordSource:
         last one durable)."""
         if not records or self._consumer is None:
             return
-        owned = self._consumer.assignment()
-        offsets = {}
-        for (topic, partition), offset in next_offsets(records).items():
-            tp = TopicPartition(topic, partition)
-            if tp in owned:
-                offsets[tp] = OffsetAndMetadata(offset, "", -1)
-            else:
-                warn_not_owned(topic, partition, offset)
-        if offsets:
-            self._uncommitted.update(offsets)
-            self._commit_due = True
+        if self._pending.release(records, owned_by(self._consumer)):
+            self._pending.due = True
             self._send_commit()
 
     def _send_commit(self) -> None:
         """Send the newest offsets, one asynchronous commit at a time: a commit that is due
         while another is in flight goes with the next poll, so newer offsets supersede it."""
-        if self._commit_in_flight or not self._commit_due or self._consumer is None:
+        if self._commit_in_flight or not self._pending.due or self._consumer is None:
             return
-        owned = self._consumer.assignment()
-        offsets = {tp: meta for tp, meta in self._uncommitted.items() if tp in owned}
-        self._commit_due = False
+        offsets = _partitions(self._pending.owned(owned_by(self._consumer)))
+        self._pending.due = False
         if not offsets:
             return
         self._commit_in_flight = True
@@ -170,7 +120,7 @@ class KafkaRecordSource:
             self._commit_in_flight = False
             log_refused_commit(offsets, exc)
         except TransientError as exc:
-            self._commit_in_flight, self._commit_due = False, True
+            self._commit_in_flight, self._pending.due = False, True
             log.warning("%s; it is sent again with the next poll", exc)
 
     def _on_committed(self, offsets: Mapping[Any, Any], result: Any) -> None:
@@ -179,15 +129,13 @@ class KafkaRecordSource:
             self._commit_failures.failed(
                 "commit of %s failed; it is sent again: %s", describe_offsets(offsets), result
             )
-            self._commit_due = True
+            self._pending.due = True
         else:
             self._commit_failures.succeeded()
 
     def _commit_last(self, consumer: Any) -> None:
         """Commit what the asynchronous commits may not have made durable, synchronously."""
-        owned = consumer.assignment()
-        offsets = {tp: meta for tp, meta in self._uncommitted.items() if tp in owned}
-        self._uncommitted.clear()
+        offsets = _partitions(self._pending.take_all(owned_by(consumer)))
         if not offsets:
             return
         try:
@@ -209,29 +157,17 @@ class KafkaRecordSource:
             if self._consumer is not None:
                 self._consumer.resume(*self._consumer.paused())
 
-    def lag(self) -> dict[int, int]:
-        """End offset minus position per assigned partition, from what the client already knows."""
-        if self._consumer is None:
-            return {}
-        try:
-            lags = {}
-            for tp in self._consumer.assignment():
-                end = self._consumer.highwater(tp)
-                position = self._consumer.position(tp, timeout_ms=0)
-                if end is not None and position is not None:
-                    lags[tp.partition] = max(end - position, 0)
-        except Exception as exc:  # best effort: lag is for progress lines and metrics only
-            log.debug("lag unknown: %s", exc)
-            return {}
+    def _lags(self, consumer: Any) -> dict[int, int]:
+        lags = {}
+        for tp in consumer.assignment():
+            end = consumer.highwater(tp)
+            position = consumer.position(tp, timeout_ms=0)
+            if end is not None and position is not None:
+                lags[tp.partition] = max(end - position, 0)
         return lags
 
-    def close(self) -> None:
-        """Leave the group cleanly, so the partitions move to the other members at once."""
-        self._closed = True
-        consumer, self._consumer = self._consumer, None
-        if consumer is not None:
-            self._commit_last(consumer)
-            consumer.close(autocommit=False, timeout_ms=CLOSE_TIMEOUT_MS)
+    def _close_client(self, consumer: Any) -> None:
+        consumer.close(autocommit=False, timeout_ms=CLOSE_TIMEOUT_MS)
 
     def _watch_progress(self, stuck: str | None) -> None:
         """Replace the consumer when StallWatch says it stays stuck: the next poll creates a
@@ -240,7 +176,7 @@ class KafkaRecordSource:
             return
         consumer, self._consumer = self._consumer, None
         self._commit_in_flight = False
-        self._commit_due = bool(self._uncommitted)
+        self._pending.due = bool(self._pending)
         try:
             consumer.close(autocommit=False, timeout_ms=CLOSE_TIMEOUT_MS)
         except Exception as exc:  # it is stuck: it is dropped whatever happens
@@ -277,11 +213,6 @@ class KafkaRecordSource:
             if records:
                 self._consumer.seek(tp, records[0].offset)
 
-    def _forget(self, partitions: Iterable[Any]) -> None:
-        """Partitions that moved away: their next owner commits them, never close()."""
-        for tp in partitions:
-            self._uncommitted.pop(tp, None)
-
     def _on_assigned(self, assigned: Iterable[Any]) -> None:
         assigned = list(assigned)
         log.info("assigned %s", describe_partitions(assigned))
@@ -300,12 +231,17 @@ class _RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
         self.source = source
 
     def on_partitions_revoked(self, revoked: Any) -> None:
-        log.info("revoked %s", describe_partitions(revoked))
-        self.source._forget(revoked)
+        self.source._revoked(revoked)
 
     def on_partitions_assigned(self, assigned: Any) -> None:
         self.source._on_assigned(assigned)
 
     def on_partitions_lost(self, lost: Any) -> None:
-        log.warning("lost %s (evicted from the group)", describe_partitions(lost))
-        self.source._forget(lost)
+        self.source._lost(lost)
+
+
+def _partitions(offsets: Mapping[tuple[str, int], int]) -> dict[Any, Any]:
+    return {
+        TopicPartition(topic, partition): OffsetAndMetadata(offset, "", -1)
+        for (topic, partition), offset in offsets.items()
+    }

@@ -1,0 +1,96 @@
+"""GroupMember: what both Kafka sources share, whichever client they drive.
+
+A member of the consumer group `group_id` on `topic`, made on first poll from the client's
+configuration (plus the caller's overrides); its pause state; the offsets it has released
+but Kafka has not made durable yet (PendingOffsets); and what a rebalance does to them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from inventory_sync.adapters.kafka import Overrides
+from inventory_sync.adapters.kafka.offsets import PendingOffsets, describe_partitions
+from inventory_sync.settings import Settings
+
+log = logging.getLogger("inventory_sync.kafka")
+
+
+class GroupMember:
+    """Base of the sources: subclasses give their client's configuration for the group."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        topic: str | None = None,
+        group_id: str | None = None,
+        overrides: Overrides = None,
+    ) -> None:
+        self.topic = topic or settings.topic
+        self.group_id = group_id or settings.group_id
+        self._config: dict[str, Any] = {
+            **self._group_config(settings),
+            **(overrides or {}),
+        }
+        self._paused = False
+        self._closed = False
+        self._pending = PendingOffsets()
+        self._init_client()
+
+    def _init_client(self) -> None:
+        """The client's own state, once the configuration is known."""
+
+    def _group_config(self, settings: Settings) -> dict[str, Any]:
+        """The client's configuration of a member of self.group_id (offsets never
+        committed by the client itself)."""
+        raise NotImplementedError
+
+    _consumer: Any = None
+
+    def lag(self) -> dict[int, int]:
+        """End offset minus position per assigned partition, from what the client already
+        knows; best effort ({} when unknown): it is for progress lines and metrics only."""
+        if self._consumer is None:
+            return {}
+        try:
+            return self._lags(self._consumer)
+        except Exception as exc:
+            log.debug("lag unknown: %s", exc)
+            return {}
+
+    def _lags(self, consumer: Any) -> dict[int, int]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Commit the last offsets synchronously, then leave the group cleanly, so the
+        partitions move to the other members at once."""
+        self._closed = True
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            self._commit_last(consumer)
+            self._close_client(consumer)
+
+    def _commit_last(self, consumer: Any) -> None:
+        raise NotImplementedError
+
+    def _close_client(self, consumer: Any) -> None:
+        raise NotImplementedError
+
+    def _revoked(self, partitions: Iterable[Any]) -> None:
+        """Partitions given up in a rebalance: their next owner commits them."""
+        partitions = list(partitions)
+        log.info("revoked %s", describe_partitions(partitions))
+        self._pending.forget((tp.topic, tp.partition) for tp in partitions)
+
+    def _lost(self, partitions: Iterable[Any]) -> None:
+        partitions = list(partitions)
+        log.warning("lost %s (evicted from the group)", describe_partitions(partitions))
+        self._pending.forget((tp.topic, tp.partition) for tp in partitions)
+
+
+def owned_by(consumer: Any) -> set[tuple[str, int]]:
+    """The (topic, partition) pairs assigned to a consumer of either client."""
+    return {(tp.topic, tp.partition) for tp in consumer.assignment()}
