@@ -428,3 +428,33 @@ def test_a_kafka_python_consumer_stuck_after_a_broker_restart_is_replaced_and_re
     assert committed_offsets(settings, 3) == ends
     assert replaced
     assert "replacing it" in caplog.text
+
+
+def test_a_broker_outage_while_idle_logs_one_warning_and_one_recovery_line(
+    chaos: Chaos,
+    private_broker: PrivateBroker,
+    kafka_client: str,
+    workers: Workers,
+) -> None:
+    """An idle worker (nothing left to consume) says when the broker goes and when it comes
+    back: the clients reconnect quietly by themselves, so without this it would say nothing."""
+    send(chaos.settings, chaos.events[:100])
+    worker = run_cli(workers, chaos.settings)
+    wait_for(lambda: committed_total(chaos.settings, 3) >= 100, "the worker to drain")
+    time.sleep(2.0)  # idle: polls return nothing
+    private_broker.stop()
+    wait_for(lambda: "cannot be reached" in worker.log(), "the outage WARNING", 60.0)
+    private_broker.start()
+    wait_for(lambda: "is reachable again" in worker.log(), "the recovery line", 60.0)
+    exit_code = worker.stop()
+
+    log = worker.log()
+    went = [line for line in log.splitlines() if "cannot be reached" in line]
+    came_back = [line for line in log.splitlines() if "is reachable again" in line]
+    assert worker.ran_on(kafka_client)
+    assert exit_code == 0
+    warnings = [line for line in log.splitlines() if " WARNING " in line]
+    assert len(went) == 1, log[-3000:]
+    assert warnings == went
+    assert len(came_back) == 1, log[-3000:]
+    assert log.index(went[0]) < log.index(came_back[0])

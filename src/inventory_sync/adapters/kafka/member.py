@@ -13,6 +13,7 @@ from typing import Any
 
 from inventory_sync.adapters.kafka import Overrides
 from inventory_sync.adapters.kafka.offsets import PendingOffsets, describe_partitions
+from inventory_sync.adapters.kafka.reachability import Reachability
 from inventory_sync.settings import Settings
 
 log = logging.getLogger("inventory_sync.kafka")
@@ -38,6 +39,7 @@ class GroupMember:
         self._paused = False
         self._closed = False
         self._pending = PendingOffsets()
+        self._reach = Reachability(settings.bootstrap_servers.split(","))
         self._init_client()
 
     def _init_client(self) -> None:
@@ -49,6 +51,12 @@ class GroupMember:
         raise NotImplementedError
 
     _consumer: Any = None
+
+    @property
+    def reachable(self) -> bool:
+        """False from the WARNING that the broker cannot be reached to the INFO line that it
+        is back (see Reachability)."""
+        return self._reach.reachable
 
     def lag(self) -> dict[int, int]:
         """End offset minus position per assigned partition, from what the client already

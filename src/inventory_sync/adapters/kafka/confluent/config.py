@@ -27,7 +27,11 @@ OPTIONAL_PROPERTIES = {
 }
 # While a broker is away librdkafka reports every reconnection attempt, many a second: those
 # go to DEBUG, and "1/1 brokers are down" (every ~10 s) says it at WARNING.
-_RECONNECTING = frozenset({KafkaError._TRANSPORT, KafkaError._RESOLVE})
+_RECONNECTING = frozenset(
+    {KafkaError._TRANSPORT, KafkaError._RESOLVE, KafkaError._ALL_BROKERS_DOWN}
+)
+"""Logged at DEBUG: librdkafka reconnects by itself, and the source's Reachability says
+once that the broker went and once that it came back."""
 
 
 def confluent_config(settings: Settings) -> dict[str, Any]:

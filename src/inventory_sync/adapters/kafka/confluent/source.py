@@ -45,6 +45,7 @@ class ConfluentRecordSource(GroupMember):
         self._cooperative = "cooperative" in str(self._config["partition.assignment.strategy"])
         self._consumer: Consumer | None = None
         self._fatal: KafkaError | None = None
+        self._brokers_down = False
 
     def _group_config(self, settings: Settings) -> dict[str, Any]:
         return {
@@ -71,6 +72,8 @@ class ConfluentRecordSource(GroupMember):
         if self._fatal is not None:
             self._consumer_failed(self._fatal)
             return []
+        self._reach.observe(trouble=self._brokers_down and not messages)
+        self._brokers_down = False
         if not messages:
             if self._pending.due:
                 self._recommit(consumer)
@@ -192,6 +195,8 @@ class ConfluentRecordSource(GroupMember):
     def _on_client_error(self, error: KafkaError) -> None:
         if error.fatal():
             self._fatal = error
+        if error.code() == KafkaError._ALL_BROKERS_DOWN:  # Reachability says it, once
+            self._brokers_down = True
         log_client_error(error)
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:

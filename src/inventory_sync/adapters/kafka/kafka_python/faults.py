@@ -4,13 +4,13 @@ how the source tells a consumer that recovers from one that stays stuck."""
 from __future__ import annotations
 
 import logging
-import socket
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 
+from inventory_sync.adapters.kafka.reachability import broker_answers
 from inventory_sync.domain.errors import TransientError
 
 log = logging.getLogger("inventory_sync.kafka")
@@ -82,19 +82,6 @@ class StallWatch:
         )
         self._since = None
         return True
-
-
-def broker_answers(bootstrap_servers: Sequence[str], timeout_s: float = 1.0) -> bool:
-    """Whether any bootstrap server accepts a TCP connection: when none does, a new consumer
-    could not do better than the stuck one."""
-    for server in bootstrap_servers:
-        host, _, port = server.rpartition(":")
-        try:
-            socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
-        except (OSError, ValueError):
-            continue
-        return True
-    return False
 
 
 class Complaints:

@@ -82,12 +82,16 @@ class KafkaRecordSource(GroupMember):
             if not is_transient(exc):
                 raise
             self._poll_failures.failed("polling %s failed, will poll again: %s", self.topic, exc)
+            self._reach.observe(trouble=True)
             self._watch_progress(str(exc))
             return []
         self._poll_failures.succeeded()
         if not fetched:
-            self._watch_progress(why_stuck(consumer))
+            stuck = why_stuck(consumer)
+            self._reach.observe(trouble=stuck is not None)
+            self._watch_progress(stuck)
             return []
+        self._reach.observe(trouble=False)
         self._watch.check(None)
         if self._paused:
             self._hold(fetched)
