@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
+from collections.abc import Iterator
 from types import ModuleType
 from typing import TYPE_CHECKING
 
 from dependency_injector import containers, providers
 
 from inventory_sync.application.worker import Worker
+from inventory_sync.domain.errors import InventorySyncError
 from inventory_sync.domain.services import InventoryService
-from inventory_sync.settings import Settings
+from inventory_sync.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -33,12 +36,58 @@ KAFKA_CLIENTS = {
 """kafka_client -> the package of its adapters; each has record_source() and dead_letter_sink()."""
 
 
-class ConfluentNotInstalled(RuntimeError):
+class ConfluentNotInstalled(SettingsError):
     def __init__(self) -> None:
         super().__init__(
             "kafka_client = confluent needs the confluent-kafka package: "
             "pip install 'inventory-sync[confluent]'"
         )
+
+
+def adapter_error(exc: BaseException, settings: Settings) -> InventorySyncError | None:
+    """The domain's error for an error an adapter's library raised (along `exc`'s chain of
+    causes), None when none is one: the entrypoints report it without knowing any client
+    library. A library not imported yet cannot have raised, so none is imported here."""
+    for cause in _causes(exc):
+        translated = _translated(cause, settings)
+        if translated is not None:
+            return translated
+    return None
+
+
+def _translated(exc: BaseException, settings: Settings) -> InventorySyncError | None:
+    servers = settings.bootstrap_servers
+    if "sqlalchemy" in sys.modules:
+        import sqlalchemy.exc as sa_exc
+
+        if isinstance(exc, sa_exc.SQLAlchemyError):
+            from inventory_sync.adapters.sql.errors import database_error
+
+            return database_error(exc, settings)
+    if "kafka" in sys.modules:
+        from kafka.errors import KafkaError
+
+        if isinstance(exc, KafkaError):
+            from inventory_sync.adapters.kafka.kafka_python.faults import kafka_error
+
+            return kafka_error(exc, servers)
+    if "confluent_kafka" in sys.modules:
+        from confluent_kafka import KafkaException
+
+        if isinstance(exc, KafkaException):
+            from inventory_sync.adapters.kafka.confluent.faults import kafka_error as confluent
+
+            return confluent(exc, servers)
+    return None
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
 
 
 def require_client(settings: Settings) -> None:

@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,7 +20,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from inventory_sync.domain.errors import InventorySyncError
+from inventory_sync.domain.errors import SettingsError
+
+__all__ = ["Settings", "SettingsError", "mask_url_password"]
 
 CONFIG_ENV = "INVENTORY_SYNC_CONFIG"
 ENV_PREFIX = "INVENTORY_SYNC_"
@@ -40,10 +42,6 @@ _DATABASE_SCHEMES = {
     "postgresql+psycopg": "psycopg",
     "postgres": "psycopg",
 }
-
-
-class SettingsError(InventorySyncError, ValueError):
-    """A settings source that cannot be read (a missing or malformed config file)."""
 
 
 class Settings(BaseSettings):
@@ -158,6 +156,8 @@ class Settings(BaseSettings):
         _toml_file.path = Path(path) if path else None
         try:
             return cls(**given)
+        except ValidationError as exc:
+            raise SettingsError(_first_problem(exc)) from exc
         finally:
             _toml_file.path = None
 
@@ -183,6 +183,16 @@ class Settings(BaseSettings):
                 shown[name] = SECRET_MASK if shown[name] is not None else None
         shown["database_url"] = mask_url_password(self.database_url)
         return shown
+
+
+def _first_problem(exc: ValidationError) -> str:
+    """ "setting batch_size: Input should be greater than 0 (and 2 more)": the first of a
+    validation's errors, naming the setting."""
+    errors = exc.errors(include_url=False, include_input=False)
+    first = errors[0]
+    name = ".".join(str(part) for part in first["loc"]) or "settings"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"setting {name}: {first['msg']}{more}"
 
 
 def _check_toml(path: Path) -> None:

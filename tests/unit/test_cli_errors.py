@@ -86,3 +86,38 @@ def test_an_error_of_the_product_exits_1() -> None:
 def test_a_bug_is_not_described_so_its_traceback_stays() -> None:
     assert describe(KeyError("oops"), SETTINGS) is None
     assert describe(ZeroDivisionError(), None) is None
+
+
+def test_confluent_errors_are_translated_by_its_adapter() -> None:
+    from confluent_kafka import KafkaError, KafkaException
+
+    down = KafkaException(KafkaError(KafkaError._ALL_BROKERS_DOWN, "1/1 brokers are down"))
+    assert describe(down, SETTINGS) == (1, "cannot reach Kafka at kafka-1:9092,kafka-2:9092")
+    denied = KafkaException(KafkaError(KafkaError.TOPIC_AUTHORIZATION_FAILED, "denied"))
+    described = describe(denied, SETTINGS)
+    assert described is not None
+    assert described[1].startswith("Kafka at kafka-1:9092,kafka-2:9092: TOPIC_AUTHORIZATION")
+
+
+def test_the_adapters_raise_domain_errors_the_cli_only_reads() -> None:
+    """The CLI knows no client library: an adapter's translation gives the domain's error."""
+    from inventory_sync.adapters.sql.errors import DatabaseNotReady
+    from inventory_sync.container import adapter_error
+    from inventory_sync.domain.errors import ServiceUnreachable
+
+    unreachable = adapter_error(wrapped(KafkaConnectionError("refused")), SETTINGS)
+    assert isinstance(unreachable, ServiceUnreachable)
+    missing = adapter_error(_operational("no such column: shop_product.name"), SETTINGS)
+    assert isinstance(missing, DatabaseNotReady)
+    assert "lacks a mapped column" in str(missing)
+    assert adapter_error(KeyError("x"), SETTINGS) is None
+
+
+def test_the_cli_error_module_matches_no_client_library_by_name() -> None:
+    from pathlib import Path
+
+    import inventory_sync.entrypoints.cli.errors as module
+
+    source = Path(module.__file__).read_text()
+    for library in ("kafka", "confluent", "sqlalchemy", "__module__", "__name__"):
+        assert library not in source.replace("inventory_sync", ""), library

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from inventory_sync.settings import Settings
+from inventory_sync.settings import Settings, SettingsError
 
 
 def test_defaults_are_the_contracts() -> None:
@@ -46,15 +46,16 @@ def test_a_missing_config_file_is_an_error() -> None:
 
 def test_a_bad_value_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INVENTORY_SYNC_BATCH_SIZE", "0")
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(SettingsError, match=r"^setting batch_size: ") as caught:
         Settings.load()
-    assert caught.value.errors()[0]["loc"] == ("batch_size",)
+    assert isinstance(caught.value.__cause__, ValidationError)
+    assert caught.value.__cause__.errors()[0]["loc"] == ("batch_size",)
 
 
 def test_an_unknown_setting_in_the_file_is_an_error(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text("bath_size = 3\n")
-    with pytest.raises(ValidationError):
+    with pytest.raises(SettingsError, match="bath_size"):
         Settings.load(config)
 
 
@@ -87,5 +88,5 @@ def test_max_future_skew_takes_seconds_or_an_iso_duration(
 
 def test_a_negative_max_future_skew_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INVENTORY_SYNC_MAX_FUTURE_SKEW", "-1")
-    with pytest.raises(ValidationError, match="max_future_skew"):
+    with pytest.raises(SettingsError, match="^setting max_future_skew: "):
         Settings.load()

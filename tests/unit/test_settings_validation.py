@@ -34,10 +34,12 @@ def test_a_bad_value_fails_naming_the_setting(
 ) -> None:
     monkeypatch.setenv(f"INVENTORY_SYNC_{name.upper()}", value)
 
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(SettingsError) as caught:
         Settings.load()
 
-    [error] = caught.value.errors()
+    assert str(caught.value).startswith(f"setting {name}: ")
+    assert isinstance(caught.value.__cause__, ValidationError)
+    [error] = caught.value.__cause__.errors()
     assert error["loc"] == (name,)
     assert message in error["msg"]
 
@@ -45,10 +47,10 @@ def test_a_bad_value_fails_naming_the_setting(
 def test_a_database_url_password_never_shows_in_its_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INVENTORY_SYNC_DATABASE_URL", "nonsense-user:hunter2@host/db")
 
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(SettingsError) as caught:
         Settings.load()
 
-    assert "hunter2" not in str(caught.value.errors(include_input=False))
+    assert "hunter2" not in str(caught.value)
 
 
 def test_several_brokers_with_spaces_are_accepted_and_normalised() -> None:

@@ -5,6 +5,11 @@ class InventorySyncError(Exception):
     """Base of every error inventory-sync raises on purpose."""
 
 
+class SettingsError(InventorySyncError, ValueError):
+    """A setting that is wrong or a settings source that cannot be read (exit 2); the
+    message names the setting or the file."""
+
+
 class UnknownProduct(InventorySyncError, LookupError):
     def __init__(self, product_code: str) -> None:
         super().__init__(f"unknown product {product_code!r}")

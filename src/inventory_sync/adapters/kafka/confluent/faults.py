@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
-from inventory_sync.domain.errors import TransientError
+from inventory_sync.domain.errors import InventorySyncError, ServiceUnreachable, TransientError
 
 log = logging.getLogger("inventory_sync.kafka")
 
@@ -67,3 +67,23 @@ def check_commit(error: KafkaError, offsets: Sequence[TopicPartition]) -> None:
 
 def describe(offsets: Sequence[TopicPartition]) -> str:
     return ", ".join(f"{tp.topic}[{tp.partition}]@{tp.offset}" for tp in offsets)
+
+
+UNREACHABLE = frozenset(
+    {
+        KafkaError._TRANSPORT,
+        KafkaError._ALL_BROKERS_DOWN,
+        KafkaError._TIMED_OUT,
+        KafkaError._RESOLVE,
+    }
+)
+
+
+def kafka_error(exc: KafkaException, where: str) -> InventorySyncError:
+    """The domain's error for a confluent-kafka error met by a command (`where`: the servers)."""
+    error = exc.args[0] if exc.args else None
+    if not isinstance(error, KafkaError):
+        return InventorySyncError(f"Kafka at {where}: {exc}")
+    if error.code() in UNREACHABLE:
+        return ServiceUnreachable(f"cannot reach Kafka at {where}")
+    return InventorySyncError(f"Kafka at {where}: {error.name()}: {error.str()}")

@@ -8,10 +8,16 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
-from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
+from kafka.errors import (
+    KafkaConnectionError,
+    KafkaError,
+    KafkaTimeoutError,
+    MetadataEmptyBrokerList,
+    NodeNotReadyError,
+)
 
 from inventory_sync.adapters.kafka.reachability import broker_answers
-from inventory_sync.domain.errors import TransientError
+from inventory_sync.domain.errors import InventorySyncError, ServiceUnreachable, TransientError
 
 log = logging.getLogger("inventory_sync.kafka")
 
@@ -112,3 +118,23 @@ class Complaints:
         if self.failures:
             log.info("%s works again after %d failure(s)", self.what, self.failures)
             self.failures = 0
+
+
+UNREACHABLE: tuple[type[KafkaError], ...] = (
+    KafkaConnectionError,
+    KafkaTimeoutError,
+    NodeNotReadyError,
+    MetadataEmptyBrokerList,
+)
+
+
+def kafka_error(exc: KafkaError, where: str) -> InventorySyncError:
+    """The domain's error for a kafka-python error met by a command (`where`: the servers)."""
+    if isinstance(exc, UNREACHABLE):
+        return ServiceUnreachable(f"cannot reach Kafka at {where}")
+    return InventorySyncError(f"Kafka at {where}: {type(exc).__name__}: {_first_line(str(exc))}")
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[0] if lines else text.strip()
