@@ -65,7 +65,7 @@ class ConfluentRecordSource(GroupMember):
         if consumer is None:
             return []
         try:
-            messages = consumer.consume(num_messages=max(max_records, 1), timeout=timeout_s)
+            messages = _fetch(consumer, max(max_records, 1), timeout_s)
         except KafkaException as exc:
             self._consumer_failed(exc.args[0])
             return []
@@ -219,6 +219,22 @@ class ConfluentRecordSource(GroupMember):
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._lost(partitions)
+
+
+def _fetch(consumer: Consumer, max_records: int, timeout_s: float) -> list[Message]:
+    """What is queued, at once; else the first message to arrive and what came with it.
+
+    consume() alone waits for a full batch or the whole timeout, so a trickle would wait a
+    second per record. A burst still gives full batches: while the run loop writes, the
+    prefetch queue fills up.
+    """
+    messages = consumer.consume(num_messages=max_records, timeout=0)
+    if messages:
+        return messages
+    first = consumer.poll(timeout_s)
+    if first is None:
+        return []
+    return [first, *consumer.consume(num_messages=max_records - 1, timeout=0)]
 
 
 def _partitions(offsets: dict[tuple[str, int], int]) -> list[TopicPartition]:
