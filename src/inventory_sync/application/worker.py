@@ -51,7 +51,9 @@ class Worker:
     commit and the dead letters' acknowledgement, so a crash at any point replays, never skips.
 
     Pipelined by one step: a batch's dead-letter acknowledgement and offset commit are
-    settled after the next poll, so the broker round trips overlap the next fetch.
+    settled once the next batch is polled and written (or at once when the next poll brings
+    nothing), so the broker's round trips overlap the next fetch and write. Offsets are still
+    committed in order, each after its batch's write and acknowledgement.
 
     A PermanentFault (a dead letter the broker refuses for good, say) stops it: logged at
     ERROR and raised, with the offsets of the failed batch and of any after it uncommitted,
@@ -111,11 +113,11 @@ class Worker:
                 if limit <= 0:
                     break
             batch = self.source.poll(limit, self.poll_timeout_s)
-            if unsettled is not None:
-                if not self._settle(unsettled):
-                    return self.totals
-                unsettled = None
             if not batch:
+                if unsettled is not None:
+                    if not self._settle(unsettled):
+                        return self.totals
+                    unsettled = None
                 if self.on_idle is not None:
                     self.on_idle()
                 if idle_timeout_s is not None and self.clock() - last_record_at >= idle_timeout_s:
@@ -124,6 +126,10 @@ class Worker:
             last_record_at = self.clock()
             taken += len(batch)
             report = self._apply(batch)
+            if unsettled is not None:  # its dead letters came back while this batch was written
+                if not self._settle(unsettled):
+                    return self.totals
+                unsettled = None
             if report is None:
                 return self.totals
             with _stopping_on_permanent_faults(batch):
