@@ -250,4 +250,6 @@ def test_run_exits_1_in_one_line_when_the_dead_letter_topic_refuses_letters_for_
         timeout=60,
         check=True,
     )
-    assert json.loads(status.stdout)["inventory_count"] == 3
+    # The failed batch's write is in; so may be the next one's (the refusal is seen once the
+    # next batch is written), uncommitted like it: a restart replays both.
+    assert json.loads(status.stdout)["inventory_count"] in (3, 4)
