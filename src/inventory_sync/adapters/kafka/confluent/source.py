@@ -184,6 +184,12 @@ class ConfluentRecordSource:
             return {}
         return lags
 
+    def assignment(self) -> set[int]:
+        """The partitions of the topic this member owns now (none before it joins)."""
+        if self._consumer is None:
+            return set()
+        return {tp.partition for tp in self._consumer.assignment() if tp.topic == self.topic}
+
     def close(self) -> None:
         """Leave the group cleanly, so the partitions move to the other members at once."""
         self._closed = True
