@@ -82,7 +82,7 @@ def page(
     app = status_app(
         PageServices(
             settings,
-            services.container(settings),
+            lambda: services.container(settings),
             FakeOffsets(),  # type: ignore[arg-type]
             lambda: (status.snapshot(), "this worker") if status else (None, "no worker"),
             metrics,

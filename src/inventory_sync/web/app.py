@@ -40,17 +40,19 @@ if TYPE_CHECKING:
     from inventory_sync.settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
+ContainerOf = Callable[[], "Container"]
 RunStatusOf = Callable[[], tuple[dict[str, Any] | None, str]]
 """() -> (the worker's RunStatus snapshot, or None, and where it came from or why not)."""
 
 
 @dataclass
 class PageServices:
-    """What the page reads: the settings, the container (products), the group's offsets,
-    the worker's status, and, when the worker mounts the page, its metrics."""
+    """What the page reads: the settings, the container (products; made on first use, as
+    the composition root is slow to import), the group's offsets, the worker's status, and,
+    when the worker mounts the page, its metrics."""
 
     settings: Settings
-    container: Container
+    container: ContainerOf
     offsets: GroupOffsets
     run_status: RunStatusOf
     metrics: Metrics | None = None

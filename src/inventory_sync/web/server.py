@@ -53,7 +53,7 @@ class BackgroundServer:
 
 
 def page_services(
-    settings: Settings, container: Container, metrics: Metrics | None = None
+    settings: Settings, container: Callable[[], Container], metrics: Metrics | None = None
 ) -> PageServices:
     """The page's sources: the worker's status in this process (metrics) or over HTTP."""
     from inventory_sync.adapters.kafka.kafka_python.group_offsets import GroupOffsets
@@ -78,7 +78,7 @@ def serve_status_page(
     token = settings.web_token.get_secret_value() if settings.web_token else None
     require_token_for(settings.metrics_host, token, "metrics_host")
     assert settings.metrics_port is not None
-    services = page_services(settings, container, metrics)
+    services = page_services(settings, lambda: container, metrics)
     server = BackgroundServer(status_app(services), settings.metrics_host, settings.metrics_port)
     server.start()
 

@@ -133,7 +133,7 @@ def product(services: PageServices, code: str) -> dict[str, Any]:
     if not code:
         return context
     try:
-        context["stock"] = services.container.service().stock_status(code)
+        context["stock"] = services.container().service().stock_status(code)
     except UnknownProduct:
         context["problem"] = f"no product {code}"
     except Exception as exc:
@@ -176,11 +176,11 @@ def chart(history: list[dict[str, float]]) -> dict[str, Any]:
 
 
 def pretty(value: str | None) -> str:
-    """A JSON value indented, anything else as it is."""
+    """A JSON value spaced out (so that it wraps), anything else as it is."""
     if value is None:
         return "(null)"
     try:
-        return json.dumps(json.loads(value), indent=2, ensure_ascii=False)
+        return json.dumps(json.loads(value), ensure_ascii=False)
     except (ValueError, RecursionError):
         return value
 

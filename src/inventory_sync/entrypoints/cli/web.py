@@ -59,7 +59,7 @@ def web(
     from inventory_sync.web.app import status_app
     from inventory_sync.web.server import BackgroundServer, page_services
 
-    services = page_services(settings, state.container())
+    services = page_services(settings, state.container)
     server = BackgroundServer(status_app(services), settings.web_host, settings.web_port)
     server.start()
     shown = "127.0.0.1" if settings.web_host in ("0.0.0.0", "::") else settings.web_host
