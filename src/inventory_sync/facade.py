@@ -248,15 +248,17 @@ class InventorySync:
 
 def _health_of(
     worker: Worker, source: TimedSource, probe: DependencyProbe, settings: Settings
-) -> Callable[[], tuple[bool, bool, str]]:
+) -> Callable[[bool], tuple[bool, bool, str]]:
     """(alive, ready, detail) of a run: alive while it keeps polling (liveness_ttl_s), whatever
     its dependencies do; ready while the database and Kafka answer, the member owns partitions
     and no fault is being waited out."""
 
-    def health() -> tuple[bool, bool, str]:
+    def health(readiness: bool) -> tuple[bool, bool, str]:
         silent_s = source.clock() - source.last_poll_at
         if silent_s > settings.liveness_ttl_s:
             return False, False, f"the run loop has not polled for {silent_s:.0f} s"
+        if not readiness:
+            return True, True, f"the run loop polled {silent_s:.1f} s ago"
         faults = probe.faults()
         if faults:
             return True, False, "; ".join(f"{n} unreachable: {why}" for n, why in faults.items())

@@ -1,9 +1,12 @@
 """/livez, /readyz and /metrics of `inventory-sync run` against the real broker and a
 PostgreSQL server of the test's own (stopped and started again), with the status page mounted
-on the same port (status_page = true): one run, kafka-python, about 20 s."""
+on the same port (status_page = true): one run, kafka-python, about 12 s;
+and the probe that /readyz asks."""
 
 from __future__ import annotations
 
+import math
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -11,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from inventory_sync.adapters.health import DependencyProbe
+from inventory_sync.adapters.sql.engine import create_engine_from_url
+from inventory_sync.settings import Settings
 from tests.integration.chaos_support import (
     CLI,
     PRODUCTS,
@@ -24,7 +30,6 @@ from tests.integration.chaos_support import (
 )
 from tests.integration.kafka_support import burst, send, topic_settings
 
-pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 __all__ = ["throwaway_postgres", "workers"]  # the fixtures
 
 EVENTS = 3_000
@@ -50,6 +55,9 @@ def samples(port: int, name: str) -> dict[str, float]:
     return found
 
 
+@pytest.mark.kafka
+@pytest.mark.postgres
+@pytest.mark.slow
 def test_health_follows_the_loop_and_the_dependencies_and_the_lag_falls_to_zero(
     kafka_bootstrap: str,
     topic_name: str,
@@ -113,3 +121,16 @@ def test_health_follows_the_loop_and_the_dependencies_and_the_lag_falls_to_zero(
     assert worker.stop() == 0
     assert worker.summary()["records"] == EVENTS
     print(f"health endpoints scenario: {time.monotonic() - began:.1f} s")
+
+
+def test_the_probe_says_which_dependency_does_not_answer(tmp_path: Path) -> None:
+    engine = create_engine_from_url(f"sqlite:///{tmp_path / 'probe.db'}")
+    port = free_port()  # nothing listens there yet
+    probe = DependencyProbe(engine, Settings(bootstrap_servers=f"127.0.0.1:{port}"))
+    faults = probe.faults()
+    assert list(faults) == ["kafka"]
+    assert faults["kafka"].startswith("ConnectionError: no bootstrap server accepts a connection")
+    with socket.create_server(("127.0.0.1", port)):
+        probe._asked_at = -math.inf  # answers are kept a second: ask again now
+        assert probe.faults() == {}
+    engine.dispose()

@@ -30,8 +30,10 @@ class FakeProbe:
     """What /readyz asks the database and Kafka, answered from `down` (dependency -> why)."""
 
     down: dict[str, str] = field(default_factory=dict)
+    asked: int = 0
 
     def faults(self) -> dict[str, str]:
+        self.asked += 1
         return dict(self.down)
 
 

@@ -56,6 +56,18 @@ def test_readyz_fails_while_a_dependency_does_not_answer_and_livez_does_not() ->
         assert eventually(lambda: fetch(port, "/readyz")[0] == 200)
 
 
+def test_livez_never_asks_the_dependencies_and_readyz_does() -> None:
+    services = FakeServices()
+    sync, port = running(services)
+    with sync:
+        assert eventually(lambda: fetch(port, "/livez")[0] == 200)
+        for _ in range(3):
+            assert fetch(port, "/livez")[0] == 200
+        assert services.probe.asked == 0
+        assert fetch(port, "/readyz")[0] == 200
+        assert services.probe.asked == 1
+
+
 class UnassignedSource(InMemoryRecordSource):
     """A member of a group that has given it no partition."""
 

@@ -115,11 +115,10 @@ class DependencyProbe:
         """{"database": why, "kafka": why} for those that do not answer now."""
         with self._lock:
             if time.monotonic() - self._asked_at >= PROBE_EVERY_S:
-                self._faults = {
-                    name: fault
-                    for name, check in (("database", self._database), ("kafka", self._kafka))
-                    if (fault := _within(PROBE_TIMEOUT_S, check)) is not None
-                }
+                answers = _within(
+                    PROBE_TIMEOUT_S, {"database": self._database, "kafka": self._kafka}
+                )
+                self._faults = {name: fault for name, fault in answers.items() if fault}
                 self._asked_at = time.monotonic()
             return dict(self._faults)
 
@@ -143,20 +142,27 @@ class DependencyProbe:
         raise ConnectionError(f"no bootstrap server accepts a connection ({reasons})")
 
 
-def _within(timeout_s: float, check: Callable[[], None]) -> str | None:
-    """None if check() returns within timeout_s, else why not (its error, or the time out)."""
-    outcome: list[str | None] = []
+def _within(timeout_s: float, checks: dict[str, Callable[[], None]]) -> dict[str, str | None]:
+    """Run the checks side by side: None for each that returned within timeout_s, else why
+    not (its error, or the time out)."""
+    answers: dict[str, str | None] = {}
 
-    def run() -> None:
+    def run(name: str, check: Callable[[], None]) -> None:
         try:
             check()
         except Exception as exc:
             lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-            outcome.append(f"{type(exc).__name__}: {lines[0] if lines else ''}")
+            answers[name] = f"{type(exc).__name__}: {lines[0] if lines else ''}"
         else:
-            outcome.append(None)
+            answers[name] = None
 
-    thread = threading.Thread(target=run, name="inventory-sync-probe", daemon=True)
-    thread.start()
-    thread.join(timeout_s)
-    return outcome[0] if outcome else f"no answer within {timeout_s:.0f} s"
+    threads = [
+        threading.Thread(target=run, args=item, name="inventory-sync-probe", daemon=True)
+        for item in checks.items()
+    ]
+    deadline = time.monotonic() + timeout_s
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(max(deadline - time.monotonic(), 0))
+    return {name: answers.get(name, f"no answer within {timeout_s:.0f} s") for name in checks}

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 
-from inventory_sync.adapters.run_status import RunStatus
+from inventory_sync.adapters.run_status import HealthCheck, RunStatus
 from inventory_sync.adapters.timed_source import TimedSource
 from inventory_sync.domain.errors import InventorySyncError
 from inventory_sync.domain.outcomes import BatchReport
@@ -114,12 +114,12 @@ class Metrics:
         self._closers: list[Callable[[], None]] = []
 
     @property
-    def health(self) -> Callable[[], tuple[bool, bool, str]]:
-        """(alive, ready, detail), asked by /livez and /readyz."""
+    def health(self) -> HealthCheck:
+        """(alive, ready, detail), asked by /livez (readiness False) and /readyz."""
         return self.status.health
 
     @health.setter
-    def health(self, health: Callable[[], tuple[bool, bool, str]]) -> None:
+    def health(self, health: HealthCheck) -> None:
         self.status.health = health
 
     def observe(
@@ -198,8 +198,9 @@ def answer(metrics: Metrics, path: str) -> tuple[int, bytes, str]:
     if path == "/status.json":
         body = json.dumps(metrics.status.snapshot(), allow_nan=False, default=str)
         return 200, body.encode(), "application/json"
-    alive, ready, detail = metrics.health()
-    ok = alive if path == "/livez" else alive and ready
+    liveness = path == "/livez"  # never waits for a dependency's answer
+    alive, ready, detail = metrics.health(not liveness)
+    ok = alive if liveness else alive and ready
     return (200 if ok else 503), f"{'ok' if ok else 'failing'}: {detail}\n".encode(), "text/plain"
 
 

@@ -27,6 +27,8 @@ RATE_WINDOW_S = 30.0
 """The current rate, for the time to clear the lag: records of the last 30 s."""
 PROBLEMS_KEPT = 20
 
+HealthCheck = Callable[[bool], tuple[bool, bool, str]]
+
 
 @dataclass(frozen=True, slots=True)
 class Problem:
@@ -49,7 +51,8 @@ class RunStatus:
         self._seconds: dict[int, int] = {}
         """Records committed per second (Unix time), for the last 10 minutes."""
         self._lock = threading.Lock()
-        self.health: Callable[[], tuple[bool, bool, str]] = lambda: (True, True, "not running")
+        self.health: HealthCheck = lambda readiness: (True, True, "not running")
+        """(alive, ready, detail); with readiness False only liveness is asked (no probe)."""
 
     def observe(
         self, report: BatchReport, lag: dict[int, int], lag_seconds: dict[int, float]
@@ -107,7 +110,7 @@ class RunStatus:
         return max(self.wall_clock() - self.last_applied_at, 0.0)
 
     def snapshot(self) -> dict[str, Any]:
-        alive, ready, detail = self.health()
+        alive, ready, detail = self.health(True)
         with self._lock:
             totals = self.totals.to_dict()
             problems = [
