@@ -4,6 +4,7 @@ the faults being waited out; RunStatus's rate, time to clear and freshness."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,18 @@ def test_lag_seconds_is_the_age_of_the_newest_record_consumed_while_records_wait
     timed.wall_clock = lambda: consumed_at + 42
     assert timed.lag_seconds({0: 5}) == {0: pytest.approx(42.0)}
     assert timed.lag_seconds({0: 0}) == {0: 0.0}
+
+
+def test_the_status_keeps_the_transient_faults_the_run_logged() -> None:
+    services = FakeServices()
+    services.add({"SKU-1": 10})
+    services.repository.transient_failures = 2
+    sync, port = running(services)
+    with sync:
+        services.send({"product_code": "SKU-1", "inventory_count": 3})
+        assert eventually(lambda: "recovered after 2 attempt" in fetch(port, "/status.json")[1])
+        problems = json.loads(fetch(port, "/status.json")[1])["problems"]
+    messages = [problem["message"] for problem in problems]
+    assert messages[0].startswith("recovered after 2 attempt(s)")  # newest first
+    assert sum("transient fault, attempt" in message for message in messages) == 2
+    assert {problem["level"] for problem in problems} == {"WARNING"}
