@@ -20,7 +20,6 @@ from inventory_sync.settings import Settings, mask_url_password
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from inventory_sync.adapters.health import DependencyProbe
     from inventory_sync.adapters.metrics import Metrics, TimedSource
     from inventory_sync.application.worker import Worker
 
@@ -155,8 +154,10 @@ class InventorySync:
                 source=source, on_batch=self._observer(source, on_batch), on_idle=on_idle
             )
             if self.metrics is not None:
+                from inventory_sync.adapters.run_status import run_health
+
                 probe = self.container.dependency_probe()
-                self.metrics.health = _health_of(worker, source, probe, self.settings)
+                self.metrics.health = run_health(worker, source, probe, self.settings)
                 self.metrics.faulty = lambda: worker.fault_in
             self._worker, self._source = worker, source
         settings = self.settings
@@ -244,31 +245,6 @@ class InventorySync:
         except BaseException as exc:
             log.exception("the background run stopped")
             self._failure = exc
-
-
-def _health_of(
-    worker: Worker, source: TimedSource, probe: DependencyProbe, settings: Settings
-) -> Callable[[bool], tuple[bool, bool, str]]:
-    """(alive, ready, detail) of a run: alive while it keeps polling (liveness_ttl_s), whatever
-    its dependencies do; ready while the database and Kafka answer, the member owns partitions
-    and no fault is being waited out."""
-
-    def health(readiness: bool) -> tuple[bool, bool, str]:
-        silent_s = source.clock() - source.last_poll_at
-        if silent_s > settings.liveness_ttl_s:
-            return False, False, f"the run loop has not polled for {silent_s:.0f} s"
-        if not readiness:
-            return True, True, f"the run loop polled {silent_s:.1f} s ago"
-        faults = probe.faults()
-        if faults:
-            return True, False, "; ".join(f"{n} unreachable: {why}" for n, why in faults.items())
-        if worker.fault is not None:
-            return True, False, f"waiting out a fault: {worker.fault}"
-        if source.assigned is not None and not source.assigned:
-            return True, False, f"no partition of {settings.topic} assigned in {settings.group_id}"
-        return True, True, "consuming"
-
-    return health
 
 
 def _stop_on_signals(stop: Callable[[], None]) -> Callable[[], None]:

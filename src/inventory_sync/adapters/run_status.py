@@ -16,9 +16,15 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from inventory_sync.domain.outcomes import BatchReport, Summary
+
+if TYPE_CHECKING:
+    from inventory_sync.adapters.health import DependencyProbe
+    from inventory_sync.adapters.timed_source import TimedSource
+    from inventory_sync.application.worker import Worker
+    from inventory_sync.settings import Settings
 
 BUCKET_S = 10
 HISTORY_BUCKETS = 60
@@ -152,6 +158,31 @@ class ProblemLog(logging.Handler):
 
     def detach(self) -> None:
         logging.getLogger("inventory_sync").removeHandler(self)
+
+
+def run_health(
+    worker: Worker, source: TimedSource, probe: DependencyProbe, settings: Settings
+) -> HealthCheck:
+    """(alive, ready, detail) of a run: alive while it keeps polling (liveness_ttl_s), whatever
+    its dependencies do; ready while the database and Kafka answer, the member owns partitions
+    and no fault is being waited out."""
+
+    def health(readiness: bool) -> tuple[bool, bool, str]:
+        silent_s = source.clock() - source.last_poll_at
+        if silent_s > settings.liveness_ttl_s:
+            return False, False, f"the run loop has not polled for {silent_s:.0f} s"
+        if not readiness:
+            return True, True, f"the run loop polled {silent_s:.1f} s ago"
+        faults = probe.faults()
+        if faults:
+            return True, False, "; ".join(f"{n} unreachable: {why}" for n, why in faults.items())
+        if worker.fault is not None:
+            return True, False, f"waiting out a fault: {worker.fault}"
+        if source.assigned is not None and not source.assigned:
+            return True, False, f"no partition of {settings.topic} assigned in {settings.group_id}"
+        return True, True, "consuming"
+
+    return health
 
 
 def _iso(at: float) -> str:
