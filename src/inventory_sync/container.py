@@ -24,7 +24,7 @@ from inventory_sync.settings import Settings, SettingsError
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from inventory_sync.adapters.health import Health
+    from inventory_sync.adapters.health import DependencyProbe, Health
     from inventory_sync.adapters.sql.repository import SqlUnitOfWork
     from inventory_sync.adapters.sql.tables import TableMapping
     from inventory_sync.domain.ports import DeadLetterSink, RecordSource
@@ -142,6 +142,12 @@ def kafka_health(settings: Settings) -> Health:
     return health.kafka_health(settings)
 
 
+def make_dependency_probe(engine: Engine, settings: Settings) -> DependencyProbe:
+    from inventory_sync.adapters.health import DependencyProbe
+
+    return DependencyProbe(engine, settings)
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
@@ -172,3 +178,5 @@ class Container(containers.DeclarativeContainer):
     """`container.worker(source=...)` runs another source (a file) through the same wiring."""
     database_health = providers.Callable(database_health, engine, mapping, settings)
     kafka_health = providers.Callable(kafka_health, settings)
+    dependency_probe = providers.Singleton(make_dependency_probe, engine, settings)
+    """What /readyz asks: do the database and Kafka answer now."""

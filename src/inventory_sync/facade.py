@@ -154,7 +154,10 @@ class InventorySync:
                 source=source, on_batch=self._observer(source, on_batch), on_idle=on_idle
             )
             if self.metrics is not None:
-                self.metrics.health = _health_of(worker, source)
+                from inventory_sync.adapters.run_status import run_health
+
+                probe = self.container.dependency_probe()
+                self.metrics.health = run_health(worker, source, probe, self.settings)
                 self.metrics.faulty = lambda: worker.fault_in
             self._worker, self._source = worker, source
         settings = self.settings
@@ -179,14 +182,22 @@ class InventorySync:
         if self.settings.metrics_port is None:
             return None
         from inventory_sync.adapters.metrics import Metrics
+        from inventory_sync.adapters.run_status import ProblemLog
 
         metrics = Metrics()
-        metrics.serve(self.settings.metrics_port, self.settings.metrics_host)
-        log.info(
-            "serving /metrics, /livez and /readyz on %s:%d",
-            self.settings.metrics_host,
-            self.settings.metrics_port,
-        )
+        host, port = self.settings.metrics_host, self.settings.metrics_port
+        if self.settings.status_page:  # the page and the same endpoints, on the same port
+            from inventory_sync.web import require_extra
+
+            require_extra()
+            from inventory_sync.web.server import serve_status_page
+
+            metrics.on_close(serve_status_page(self.settings, self.container, metrics))
+            log.info("serving the status page, /metrics, /livez and /readyz on %s:%d", host, port)
+        else:
+            metrics.serve(port, host)
+            log.info("serving /metrics, /livez and /readyz on %s:%d", host, port)
+        metrics.on_close(ProblemLog(metrics.status).attach().detach)
         return metrics
 
     def _observer(
@@ -196,7 +207,14 @@ class InventorySync:
 
         def observe(report: BatchReport) -> None:
             if metrics is not None:
-                metrics.observe(report, source.lag(), source.last_batch_s, source.last_commit_at)
+                lag = source.lag()
+                metrics.observe(
+                    report,
+                    lag,
+                    source.last_batch_s,
+                    source.last_commit_at,
+                    source.lag_seconds(lag),
+                )
             if on_batch is not None:
                 on_batch(report)
 
@@ -227,22 +245,6 @@ class InventorySync:
         except BaseException as exc:
             log.exception("the background run stopped")
             self._failure = exc
-
-
-def _health_of(worker: Worker, source: TimedSource) -> Callable[[], tuple[bool, bool, str]]:
-    """(alive, ready, detail) of a run: alive while it keeps polling, ready while no fault is
-    being waited out."""
-    from inventory_sync.adapters.metrics import LIVENESS_TTL_S
-
-    def health() -> tuple[bool, bool, str]:
-        silent_s = source.clock() - source.last_poll_at
-        if silent_s > LIVENESS_TTL_S:
-            return False, False, f"the run loop has not polled for {silent_s:.0f} s"
-        if worker.fault is not None:
-            return True, False, f"waiting out a fault: {worker.fault}"
-        return True, True, "consuming"
-
-    return health
 
 
 def _stop_on_signals(stop: Callable[[], None]) -> Callable[[], None]:

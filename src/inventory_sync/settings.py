@@ -78,6 +78,15 @@ class Settings(BaseSettings):
 
     metrics_port: Annotated[int, Field(ge=1, le=65_535)] | None = None
     metrics_host: NonEmpty = "127.0.0.1"
+    liveness_ttl_s: Annotated[float, Field(gt=0)] = 60.0
+    """/livez fails once the run loop has not polled for this long (a stuck loop)."""
+    status_page: bool = False
+    """Serve the operator status page beside /metrics on metrics_port (the `web` extra)."""
+    web_host: NonEmpty = "127.0.0.1"
+    web_port: Annotated[int, Field(ge=1, le=65_535)] = 8321
+    """Where `inventory-sync web` serves the status page."""
+    web_token: SecretStr | None = None
+    """Needed by the status page on an address other than loopback (bearer or ?token=)."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     log_rejections: Literal["each", "batch"] = "each"

@@ -335,6 +335,7 @@ def test_committing_a_partition_that_moved_to_another_member_is_skipped_with_a_w
     settle((first, 1), (second, 1))
     (kept,) = assigned_partitions(first)
     (moved,) = assigned_partitions(second)
+    assert (first.assignment(), second.assignment()) == ({kept}, {moved})  # what /readyz asks
 
     with caplog.at_level(logging.WARNING, logger="inventory_sync.kafka"):
         first.commit(records)

@@ -26,6 +26,18 @@ from inventory_sync.settings import Settings
 
 
 @dataclass
+class FakeProbe:
+    """What /readyz asks the database and Kafka, answered from `down` (dependency -> why)."""
+
+    down: dict[str, str] = field(default_factory=dict)
+    asked: int = 0
+
+    def faults(self) -> dict[str, str]:
+        self.asked += 1
+        return dict(self.down)
+
+
+@dataclass
 class FakeServices:
     """What the CLI talks to, in memory: the product table, the topic, the dead-letter topic."""
 
@@ -35,6 +47,7 @@ class FakeServices:
     database: Health = field(default_factory=lambda: Health(True, "in memory"))
     kafka: Health = field(default_factory=lambda: Health(True, "in memory"))
     settings: Settings | None = None
+    probe: FakeProbe = field(default_factory=FakeProbe)
 
     def add(self, products: Mapping[str, int]) -> None:
         self.repository.add(
@@ -54,6 +67,7 @@ class FakeServices:
         container.dead_letter_sink.override(providers.Object(self.dead_letters))
         container.database_health.override(providers.Object(self.database))
         container.kafka_health.override(providers.Object(self.kafka))
+        container.dependency_probe.override(providers.Object(self.probe))
         return container
 
     def invoke(self, *args: str, env: Mapping[str, str] | None = None) -> Result:

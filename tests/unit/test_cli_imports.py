@@ -16,6 +16,9 @@ HEAVY = (
     "rich",
     "prometheus_client",
     "alembic",
+    "starlette",
+    "jinja2",
+    "uvicorn",
 )
 
 PROBE = """

@@ -73,3 +73,46 @@ def test_the_library_api_never_loads_the_entrypoints(module: str) -> None:
 
 def _file(module: str) -> Path:
     return PACKAGE / (module.split(".", 1)[1] + ".py")
+
+
+WEB_EXTRA = ("starlette", "jinja2", "uvicorn", "fastapi")
+
+
+def test_only_the_status_page_imports_the_web_extra() -> None:
+    found = {
+        str(path.relative_to(PACKAGE)): bad
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.parent.name != "web" or path.parent.parent != PACKAGE
+        if (bad := sorted(n for n in imported(path) if n.split(".")[0] in WEB_EXTRA))
+    }
+    assert found == {}
+
+
+def test_the_core_never_imports_the_status_page() -> None:
+    found = {
+        str(path.relative_to(PACKAGE)): sorted(imported(path))
+        for folder in ("domain", "application", "adapters")
+        for path in (PACKAGE / folder).rglob("*.py")
+        if any(name.startswith("inventory_sync.web") for name in imported(path))
+    }
+    assert found == {}
+
+
+@pytest.mark.parametrize(
+    "module", ["inventory_sync.facade", "inventory_sync.entrypoints.cli", "inventory_sync.testing"]
+)
+def test_the_library_and_the_cli_load_the_status_page_only_when_they_serve_it(module: str) -> None:
+    probe = (
+        f"import sys, {module}\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in sys.argv[1:]"
+        " or m.startswith('inventory_sync.web')))"
+    )
+    # starlette is left out: dependency-injector imports it (and fastapi) itself, when they
+    # are installed, for its wiring; the source rule above covers this package's own imports.
+    result = subprocess.run(
+        [sys.executable, "-c", probe, "jinja2", "uvicorn"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == "[]"

@@ -88,5 +88,5 @@ def test_max_future_skew_takes_seconds_or_an_iso_duration(
 
 def test_a_negative_max_future_skew_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INVENTORY_SYNC_MAX_FUTURE_SKEW", "-1")
-    with pytest.raises(SettingsError, match="^setting max_future_skew: "):
+    with pytest.raises(SettingsError, match=r"^setting max_future_skew: "):
         Settings.load()

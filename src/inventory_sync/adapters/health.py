@@ -1,9 +1,15 @@
 """Is the database ready, is Kafka ready: what `check` prints and what `run` makes sure of
 before it starts. A service that cannot be reached raises; one that is reachable but not
-ready gives Health(ok=False) with what to do about it."""
+ready gives Health(ok=False) with what to do about it. DependencyProbe asks both, quickly,
+for /readyz while the worker runs."""
 
 from __future__ import annotations
 
+import math
+import socket
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -86,3 +92,77 @@ def kafka_health(settings: Settings) -> Health:
 
 def kafka_where(settings: Settings) -> str:
     return f"Kafka at {settings.bootstrap_servers} ({settings.kafka_client} client)"
+
+
+PROBE_TIMEOUT_S = 2.0
+PROBE_EVERY_S = 1.0
+
+
+class DependencyProbe:
+    """Whether the database answers `SELECT 1` and a Kafka bootstrap server accepts a
+    connection, each within PROBE_TIMEOUT_S: what /readyz asks while the worker runs, even
+    when it is idle and touches neither. Answers are kept for PROBE_EVERY_S, so scrapers and
+    probes hitting /readyz often do not multiply the checks."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._asked_at = -math.inf
+        self._faults: dict[str, str] = {}
+
+    def faults(self) -> dict[str, str]:
+        """{"database": why, "kafka": why} for those that do not answer now."""
+        with self._lock:
+            if time.monotonic() - self._asked_at >= PROBE_EVERY_S:
+                answers = _within(
+                    PROBE_TIMEOUT_S, {"database": self._database, "kafka": self._kafka}
+                )
+                self._faults = {name: fault for name, fault in answers.items() if fault}
+                self._asked_at = time.monotonic()
+            return dict(self._faults)
+
+    def _database(self) -> None:
+        import sqlalchemy as sa
+
+        with self.engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+
+    def _kafka(self) -> None:
+        failures = []
+        for server in self.settings.bootstrap_servers.split(","):
+            host, _, port = server.rpartition(":")
+            try:
+                socket.create_connection((host.strip("[]"), int(port)), PROBE_TIMEOUT_S).close()
+            except OSError as exc:
+                failures.append(f"{server}: {exc.strerror or exc}")
+            else:
+                return
+        reasons = "; ".join(failures)
+        raise ConnectionError(f"no bootstrap server accepts a connection ({reasons})")
+
+
+def _within(timeout_s: float, checks: dict[str, Callable[[], None]]) -> dict[str, str | None]:
+    """Run the checks side by side: None for each that returned within timeout_s, else why
+    not (its error, or the time out)."""
+    answers: dict[str, str | None] = {}
+
+    def run(name: str, check: Callable[[], None]) -> None:
+        try:
+            check()
+        except Exception as exc:
+            lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+            answers[name] = f"{type(exc).__name__}: {lines[0] if lines else ''}"
+        else:
+            answers[name] = None
+
+    threads = [
+        threading.Thread(target=run, args=item, name="inventory-sync-probe", daemon=True)
+        for item in checks.items()
+    ]
+    deadline = time.monotonic() + timeout_s
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(max(deadline - time.monotonic(), 0))
+    return {name: answers.get(name, f"no answer within {timeout_s:.0f} s") for name in checks}

@@ -1,77 +1,37 @@
 """Prometheus metrics and health of a run, served on metrics_host:metrics_port by the CLI and
 the library alike; prometheus_client loads only then.
 
-    GET /metrics   the Prometheus text format
-    GET /livez     200 while the run loop keeps polling (a stuck loop fails it), else 503
-    GET /readyz    200 while no transient fault is being waited out, else 503 with the fault
+    GET /metrics      the Prometheus text format
+    GET /livez        200 while the run loop keeps polling (a stuck loop fails it), else 503
+    GET /readyz       200 while the database and Kafka answer, partitions are assigned and no
+                      transient fault is being waited out, else 503 with what is wrong
+    GET /status.json  the run's RunStatus snapshot (what the status page shows)
 """
 
 from __future__ import annotations
 
+import json
+import math
 import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 
+from inventory_sync.adapters.run_status import HealthCheck, RunStatus
+from inventory_sync.adapters.timed_source import TimedSource
 from inventory_sync.domain.errors import InventorySyncError
-from inventory_sync.domain.model import Record
 from inventory_sync.domain.outcomes import BatchReport
-from inventory_sync.domain.ports import RecordSource
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
-LIVENESS_TTL_S = 60.0
-"""A run loop that has not polled for this long is stuck: /livez fails."""
+__all__ = ["Metrics", "MetricsUnavailable", "TimedSource", "answer"]
+
+ROUTES = ("/metrics", "/livez", "/readyz", "/status.json")
 
 
 class MetricsUnavailable(InventorySyncError):
     """The metrics port cannot be listened on (taken, or not allowed)."""
-
-
-class TimedSource:
-    """A record source that notes how long each batch took, from poll to commit, and when
-    the last commit happened; otherwise it is the source it wraps."""
-
-    def __init__(
-        self,
-        source: RecordSource,
-        clock: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.source = source
-        self.clock = clock
-        self.wall_clock = wall_clock
-        self.last_batch_s: float | None = None
-        self.last_commit_at: float | None = None
-        self._polled_at = clock()
-        self.last_poll_at = clock()
-        """When the run loop last polled (monotonic): liveness."""
-
-    def poll(self, max_records: int, timeout_s: float) -> list[Record]:
-        batch = self.source.poll(max_records, timeout_s)
-        self.last_poll_at = self.clock()
-        if batch:
-            self._polled_at = self.last_poll_at
-        return batch
-
-    def commit(self, records: Sequence[Record]) -> None:
-        self.source.commit(records)
-        self.last_batch_s = self.clock() - self._polled_at
-        self.last_commit_at = self.wall_clock()
-
-    def pause(self) -> None:
-        self.source.pause()
-
-    def resume(self) -> None:
-        self.source.resume()
-
-    def lag(self) -> dict[int, int]:
-        return self.source.lag()
-
-    def close(self) -> None:
-        self.source.close()
 
 
 class Metrics:
@@ -121,6 +81,29 @@ class Metrics:
             ["dependency"],
             registry=self.registry,
         )
+        self.lag_seconds = Gauge(
+            "inventory_sync_consumer_lag_seconds",
+            "Age of the records waiting, by partition: 0 when none waits, else the age of the "
+            "newest record consumed",
+            ["partition"],
+            registry=self.registry,
+        )
+        self.status = RunStatus()
+        Gauge(
+            "inventory_sync_records_per_second",
+            "Records committed per second over the last 30 s",
+            registry=self.registry,
+        ).set_function(self.status.rate)
+        Gauge(
+            "inventory_sync_lag_clear_seconds",
+            "Time to consume the records waiting at the current rate (+Inf while none is)",
+            registry=self.registry,
+        ).set_function(lambda: _or(self.status.clear_seconds(), math.inf))
+        Gauge(
+            "inventory_sync_database_freshness_seconds",
+            "Seconds since the last batch that wrote to the database (NaN before the first)",
+            registry=self.registry,
+        ).set_function(lambda: _or(self.status.freshness_seconds(), math.nan))
         self.faulty: Callable[[], str | None] = lambda: None
         """The dependency whose fault the run loop waits out now, if any."""
         for dependency in ("database", "kafka"):
@@ -128,8 +111,16 @@ class Metrics:
         for outcome in ("applied", "stale", "superseded", "rejected"):
             self.records.labels(outcome)
         self._server: ThreadingHTTPServer | None = None
-        self.health: Callable[[], tuple[bool, bool, str]] = lambda: (True, True, "not running")
-        """(alive, ready, detail), asked by /livez and /readyz."""
+        self._closers: list[Callable[[], None]] = []
+
+    @property
+    def health(self) -> HealthCheck:
+        """(alive, ready, detail), asked by /livez (readiness False) and /readyz."""
+        return self.status.health
+
+    @health.setter
+    def health(self, health: HealthCheck) -> None:
+        self.status.health = health
 
     def observe(
         self,
@@ -137,7 +128,9 @@ class Metrics:
         lag: dict[int, int],
         batch_s: float | None,
         committed_at: float | None,
+        lag_seconds: dict[int, float] | None = None,
     ) -> None:
+        self.status.observe(report, lag, lag_seconds or {})
         summary = report.summary
         for outcome, count in (
             ("applied", summary.applied),
@@ -155,6 +148,9 @@ class Metrics:
         self.lag.clear()
         for partition, behind in lag.items():
             self.lag.labels(str(partition)).set(behind)
+        self.lag_seconds.clear()
+        for partition, age in (lag_seconds or {}).items():
+            self.lag_seconds.labels(str(partition)).set(age)
 
     def _answers(self, dependency: str) -> Callable[[], float]:
         return lambda: float(self.faulty() != dependency)
@@ -178,30 +174,50 @@ class Metrics:
     def port(self) -> int | None:
         return None if self._server is None else int(self._server.server_address[1])
 
+    def on_close(self, close: Callable[[], None]) -> None:
+        """Call `close` on close(): a server of the status page serving these metrics."""
+        self._closers.append(close)
+
     def close(self) -> None:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        closers, self._closers = self._closers, []
+        for close in reversed(closers):
+            close()
+
+
+def answer(metrics: Metrics, path: str) -> tuple[int, bytes, str]:
+    """(status, body, content type) of GET `path`, one of ROUTES: both the plain server here
+    and the status page's app answer them so."""
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    if path == "/metrics":
+        return 200, generate_latest(metrics.registry), CONTENT_TYPE_LATEST
+    if path == "/status.json":
+        body = json.dumps(metrics.status.snapshot(), allow_nan=False, default=str)
+        return 200, body.encode(), "application/json"
+    liveness = path == "/livez"  # never waits for a dependency's answer
+    alive, ready, detail = metrics.health(not liveness)
+    ok = alive if liveness else alive and ready
+    return (200 if ok else 503), f"{'ok' if ok else 'failing'}: {detail}\n".encode(), "text/plain"
+
+
+def _or(value: float | None, instead: float) -> float:
+    return instead if value is None else value
 
 
 def _handler_for(metrics: Metrics) -> type[BaseHTTPRequestHandler]:
-    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
-            if path == "/metrics":
-                self._reply(200, generate_latest(metrics.registry), CONTENT_TYPE_LATEST)
-            elif path in ("/livez", "/readyz"):
-                alive, ready, detail = metrics.health()
-                ok = alive if path == "/livez" else alive and ready
-                self._reply(200 if ok else 503, f"{'ok' if ok else 'failing'}: {detail}\n")
+            if path in ROUTES:
+                self._reply(*answer(metrics, path))
             else:
-                self._reply(404, "not found: /metrics, /livez, /readyz\n")
+                self._reply(404, b"not found: " + ", ".join(ROUTES).encode() + b"\n")
 
-        def _reply(self, status: int, body: bytes | str, kind: str = "text/plain") -> None:
-            data = body.encode() if isinstance(body, str) else body
+        def _reply(self, status: int, data: bytes, kind: str = "text/plain") -> None:
             self.send_response(status)
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(data)))

@@ -72,6 +72,12 @@ class GroupMember:
     def _lags(self, consumer: Any) -> dict[int, int]:
         raise NotImplementedError
 
+    def assignment(self) -> set[int]:
+        """The partitions of the topic this member owns now (none before it joins)."""
+        if self._consumer is None:
+            return set()
+        return {tp.partition for tp in self._consumer.assignment() if tp.topic == self.topic}
+
     def close(self) -> None:
         """Commit the last offsets synchronously, then leave the group cleanly, so the
         partitions move to the other members at once."""

@@ -75,6 +75,10 @@ class StoredLetter:
             (k, b"" if v is None else v) for k, v in self.headers if not k.startswith(HEADER_PREFIX)
         ]
 
+    def described_headers(self) -> list[list[str | None]]:
+        """Every header, its own and the inventory_sync.* ones, as [name, text]."""
+        return [[name, _text(value)] for name, value in self.headers]
+
     def describe(self) -> dict[str, Any]:
         """The letter as `dlq show --json` gives it (without its status). One cut to fit the
         dead-letter topic also has `truncated` (what was cut: "value", "headers", "key"), and,

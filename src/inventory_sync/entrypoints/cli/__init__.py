@@ -11,7 +11,14 @@ from typing import Annotated, Any
 
 import typer
 
-from inventory_sync.entrypoints.cli import admin, catalogue, consume, dead_letters, messaging
+from inventory_sync.entrypoints.cli import (
+    admin,
+    catalogue,
+    consume,
+    dead_letters,
+    messaging,
+    web,
+)
 from inventory_sync.entrypoints.cli.errors import ErrorHandlingGroup
 from inventory_sync.entrypoints.cli.state import CliState, build_container
 
@@ -94,6 +101,7 @@ app.command("apply")(consume.apply)
 app.command("status")(catalogue.status)
 app.command("produce")(messaging.produce)
 app.command("check")(admin.check)
+app.command("web")(web.web)
 app.add_typer(products_app, name="products")
 products_app.command("add")(catalogue.add)
 products_app.command("import")(catalogue.import_csv)

@@ -61,6 +61,8 @@ def run(
     state = state_of(ctx)
     settings, container = state.settings(), state.container()
     require_client(settings)
+    if settings.status_page and settings.metrics_port is not None:
+        require_status_page(settings)
     require_database(container, settings)
     require_kafka(container, settings)
     progress = progress_for(terminal=sys.stderr.isatty())
@@ -126,6 +128,21 @@ def apply(
         typer.echo(f"{summary.rejected} rejected line(s) written to {rejects}")
     for letter in kept.letters:
         typer.echo(f"  line {letter.record.offset}: {_letter_line(letter)}")
+
+
+def require_status_page(settings: Settings) -> None:
+    """Exit 2 before anything starts when status_page cannot be served: a non-loopback
+    metrics_host without web_token, or the web extra missing."""
+    from inventory_sync.entrypoints.cli.errors import BadUsage
+    from inventory_sync.web import WebExtraMissing, require_extra
+    from inventory_sync.web.binding import TokenRequired, require_token_for
+
+    token = settings.web_token.get_secret_value() if settings.web_token else None
+    try:
+        require_token_for(settings.metrics_host, token, "metrics_host")
+        require_extra()
+    except (TokenRequired, WebExtraMissing) as exc:
+        raise BadUsage(str(exc)) from None
 
 
 def require_database(container: Container, settings: Settings) -> None:

@@ -58,9 +58,11 @@ def read_dead_letters(
     *,
     reasons: Collection[str] = (),
     products: Collection[str] = (),
+    with_headers: bool = False,
 ) -> list[dict[str, Any]]:
     """The oldest `limit` dead letters (all when None) of `reasons` and `products` (all when
-    empty), oldest rejection first, each described with its status (see ReplayPositions).
+    empty), oldest rejection first, each described with its status (see ReplayPositions)
+    and, `with_headers`, its headers as [name, text] pairs (the status page shows them).
 
     Reads the whole topic by assignment and only reads the replay group's commits: nothing is
     committed.
@@ -77,7 +79,11 @@ def read_dead_letters(
             for record in batch
         ]
     return [
-        {**letter.describe(), "status": positions[letter.partition].status(letter)}
+        {
+            **letter.describe(),
+            "status": positions[letter.partition].status(letter),
+            **({"headers": letter.described_headers()} if with_headers else {}),
+        }
         for letter in shown(letters, reasons, products, limit)
     ]
 
