@@ -18,9 +18,10 @@ from inventory_sync.adapters.kafka.confluent.config import (
     confluent_config,
     log_client_error,
 )
-from inventory_sync.adapters.kafka.confluent.faults import check_commit, describe
+from inventory_sync.adapters.kafka.confluent.faults import check_commit, describe, refusal_of
 from inventory_sync.adapters.kafka.offsets import next_offsets, warn_not_owned
 from inventory_sync.adapters.kafka.records import records_of_confluent as to_records
+from inventory_sync.domain.errors import PermanentFault
 from inventory_sync.domain.model import Record
 from inventory_sync.settings import Settings
 
@@ -51,6 +52,8 @@ class ConfluentRecordSource:
     ) -> None:
         self.topic = topic or settings.topic
         self.group_id = group_id or settings.group_id
+        self._settings = settings
+        self._refused: tuple[PermanentFault, KafkaError] | None = None
         self._config: dict[str, Any] = {
             **confluent_config(settings),
             **client_logging(),
@@ -81,6 +84,9 @@ class ConfluentRecordSource:
         except KafkaException as exc:
             self._consumer_failed(exc.args[0])
             return []
+        if self._refused is not None:
+            refused, error = self._refused
+            raise refused from KafkaException(error)
         if self._fatal is not None:
             self._consumer_failed(self._fatal)
             return []
@@ -236,6 +242,9 @@ class ConfluentRecordSource:
     def _on_client_error(self, error: KafkaError) -> None:
         if error.fatal():
             self._fatal = error
+        refused = refusal_of(error, self._settings)
+        if refused is not None:
+            self._refused = (refused, error)
         log_client_error(error)
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:

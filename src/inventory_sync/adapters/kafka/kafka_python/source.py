@@ -25,6 +25,7 @@ from inventory_sync.adapters.kafka.kafka_python.faults import (
     Complaints,
     StallWatch,
     is_transient,
+    refusal_behind,
     transient_faults,
 )
 from inventory_sync.adapters.kafka.kafka_python.group_join_fix import (
@@ -86,6 +87,7 @@ class KafkaRecordSource:
     ) -> None:
         self.topic = topic or settings.topic
         self.group_id = group_id or settings.group_id
+        self._settings = settings
         self._config: dict[str, Any] = {
             **client_config(settings),
             "group_id": self.group_id,
@@ -254,6 +256,9 @@ class KafkaRecordSource:
         try:
             consumer = KafkaConsumer(**self._config)
         except KafkaError as exc:
+            refused = refusal_behind(exc, self._settings)
+            if refused is not None:
+                raise refused from exc
             if not is_transient(exc):
                 raise
             log.warning(
