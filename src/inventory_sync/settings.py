@@ -12,10 +12,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
+    SecretsSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
@@ -25,7 +26,8 @@ from inventory_sync.domain.errors import InventorySyncError
 CONFIG_ENV = "INVENTORY_SYNC_CONFIG"
 ENV_PREFIX = "INVENTORY_SYNC_"
 SECRET_MASK = "**********"
-NOT_SETTINGS = ("CONFIG", "TEST_", "KAFKA_", "PG_", "DEMO_", "BENCH_")
+SECRETS_DIR_ENV = "INVENTORY_SYNC_SECRETS_DIR"
+NOT_SETTINGS = ("CONFIG", "TEST_", "KAFKA_", "PG_", "DEMO_", "BENCH_", "SECRETS_DIR")
 """Variables with the prefix that are not settings: the config file, the test and local
 service scripts' own."""
 
@@ -74,9 +76,14 @@ class Settings(BaseSettings):
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
+    sasl_password_file: Path | None = None
+    """A file holding the SASL password (a mounted secret), read when the settings load; its
+    trailing newline is dropped. Not together with sasl_password."""
     ssl_cafile: str | None = None
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
+    ssl_key_password: SecretStr | None = None
+    """The password of an encrypted ssl_keyfile."""
 
     metrics_port: Annotated[int, Field(ge=1, le=65_535)] | None = None
     metrics_host: NonEmpty = "127.0.0.1"
@@ -94,7 +101,9 @@ class Settings(BaseSettings):
     """Column values for the other NOT NULL columns of a shop's table, used when
     unknown_products = create inserts a product (JSON in the environment)."""
 
-    @field_validator("updated_at_column", "name_column", "sasl_mechanism", mode="before")
+    @field_validator(
+        "updated_at_column", "name_column", "sasl_mechanism", "sasl_password_file", mode="before"
+    )
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value == "" else value
@@ -130,6 +139,24 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"PostgreSQL needs the {driver} package: pip install 'inventory-sync[postgres]'"
             )
+        return value
+
+    @model_validator(mode="after")
+    def _password_from_file(self) -> Settings:
+        """sasl_password_file read into sasl_password (one setting or the other, not both)."""
+        path = self.sasl_password_file
+        if path is None:
+            return self
+        if self.sasl_password is not None:
+            raise ValueError("give sasl_password or sasl_password_file, not both")
+        self.sasl_password = SecretStr(_read_secret(path))
+        return self
+
+    @field_validator("sasl_password_file")
+    @classmethod
+    def _readable(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            _read_secret(value)
         return value
 
     @field_validator("max_future_skew", mode="before")
@@ -173,6 +200,13 @@ class Settings(BaseSettings):
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         if _toml_file.path is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=_toml_file.path))
+        secrets_dir = os.environ.get(SECRETS_DIR_ENV)
+        if secrets_dir:
+            if not Path(secrets_dir).is_dir():
+                raise SettingsError(f"{SECRETS_DIR_ENV}: {secrets_dir} is not a directory")
+            # One file per setting, named as the setting: <dir>/sasl_password.
+            secrets = SecretsSettingsSource(settings_cls, secrets_dir=secrets_dir, env_prefix="")
+            sources.append(secrets)
         return tuple(sources)
 
     def masked(self) -> dict[str, Any]:
@@ -183,6 +217,16 @@ class Settings(BaseSettings):
                 shown[name] = SECRET_MASK if shown[name] is not None else None
         shown["database_url"] = mask_url_password(self.database_url)
         return shown
+
+
+def _read_secret(path: Path) -> str:
+    """A secret file's text without its trailing newline; ValueError naming the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ValueError(f"cannot read {path}: {reason}") from None
+    return text.removesuffix("\n").removesuffix("\r")
 
 
 def _check_toml(path: Path) -> None:
