@@ -209,6 +209,23 @@ class Settings(BaseSettings):
             sources.append(secrets)
         return tuple(sources)
 
+    def secret_values(self) -> list[str]:
+        """Every secret these settings hold, as it could appear in a log line: the passwords,
+        the database URL's password, and the lines of the client key file's PEM body."""
+        values = [
+            secret.get_secret_value()
+            for secret in (self.sasl_password, self.ssl_key_password)
+            if secret is not None
+        ]
+        values += url_passwords(self.database_url)
+        if self.ssl_keyfile:
+            try:
+                key = Path(self.ssl_keyfile).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                key = ""
+            values += [line.strip() for line in key.splitlines() if "-----" not in line]
+        return sorted({v for v in values if len(v) >= 4}, key=len, reverse=True)
+
     def masked(self) -> dict[str, Any]:
         """The effective settings with every secret masked: what `config show` prints."""
         shown = self.model_dump(mode="json")
@@ -254,20 +271,47 @@ def _warn_unknown_variables() -> None:
         log.warning("%s names no setting and is ignored%s", variable, hint)
 
 
+_QUERY_PASSWORD = re.compile(r"(?i)([?&;](?:ssl)?(?:password|passwd|pwd)=)([^&;#]*)")
+
+
 def mask_url_password(url: str) -> str:
     """Every password a database URL can carry, masked, whether or not the URL parses:
     postgresql://user:secret@host/db -> postgresql://user:**********@host/db, and likewise
-    ://:secret@host, user:secret@host (no scheme) and ?password=secret."""
-    url = re.sub(r"(?i)([?&;](?:password|passwd|pwd)=)[^&;#]*", rf"\g<1>{SECRET_MASK}", url)
+    ://:secret@host, user:secret@host (no scheme), a password holding @ ? # or /, and
+    ?password=secret (or sslpassword, the client key's)."""
+    url = _QUERY_PASSWORD.sub(rf"\g<1>{SECRET_MASK}", url)
+    split = _split_userinfo(url)
+    if split is None:
+        return url
+    head, user, _, tail = split
+    return f"{head}{user}:{SECRET_MASK}{tail}"
+
+
+def url_passwords(url: str) -> list[str]:
+    """The passwords in a database URL as written and percent-decoded (for the log filter)."""
+    from urllib.parse import unquote
+
+    found = [match.group(2) for match in _QUERY_PASSWORD.finditer(url)]
+    split = _split_userinfo(_QUERY_PASSWORD.sub("", url))
+    if split is not None:
+        found.append(split[2])
+    return [p for p in {*found, *map(unquote, found)} if p]
+
+
+def _split_userinfo(url: str) -> tuple[str, str, str, str] | None:
+    """(scheme://, user, password, @rest) of a URL with a password before its last @; the
+    password runs to that @, so one holding ? # / or @ is masked whole (if the query holds an
+    @ too, more is masked than need be, never less)."""
     scheme, sep, rest = url.partition("://")
     if not sep:
         scheme, rest = "", url
-    before_query = rest.split("?", 1)[0]
-    at = before_query.rfind("@")
-    if at < 0 or ":" not in before_query[:at]:
-        return url
-    user = before_query[:at].split(":", 1)[0]
-    return f"{scheme}{sep}{user}:{SECRET_MASK}{rest[at:]}"
+    at = rest.rfind("@")
+    if at < 0:
+        return None
+    user, colon, password = rest[:at].partition(":")
+    if not colon or any(c in user for c in "/?#"):
+        return None
+    return f"{scheme}{sep}", user, password, rest[at:]
 
 
 class _TomlFile:
