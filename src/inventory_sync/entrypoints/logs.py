@@ -61,8 +61,9 @@ class StderrHandler(logging.StreamHandler[TextIO]):
 
     def __init__(self, secrets: Sequence[str] = ()) -> None:
         super().__init__(sys.stderr)
-        shapes = {shape for secret in secrets for shape in (secret, json.dumps(secret)[1:-1])}
-        self.secrets = sorted(shapes, key=len, reverse=True)
+        self.secrets = sorted(
+            {shape for secret in secrets for shape in _shapes(secret)}, key=len, reverse=True
+        )
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record), self.secrets)
@@ -74,6 +75,13 @@ class StderrHandler(logging.StreamHandler[TextIO]):
     @stream.setter
     def stream(self, value: TextIO) -> None:
         pass
+
+
+def _shapes(secret: str) -> set[str]:
+    """A secret as a log line can hold it: as it is, as repr() shows it (a client's config
+    dict), and either of those inside a JSON string."""
+    plain = {secret, repr(secret)[1:-1]}
+    return plain | {json.dumps(shape)[1:-1] for shape in plain}
 
 
 def redact(text: str, secrets: Sequence[str]) -> str:
