@@ -12,10 +12,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
+    SecretsSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
@@ -27,7 +28,8 @@ __all__ = ["Settings", "SettingsError", "mask_url_password"]
 CONFIG_ENV = "INVENTORY_SYNC_CONFIG"
 ENV_PREFIX = "INVENTORY_SYNC_"
 SECRET_MASK = "**********"
-NOT_SETTINGS = ("CONFIG", "TEST_", "KAFKA_", "PG_", "DEMO_", "BENCH_")
+SECRETS_DIR_ENV = "INVENTORY_SYNC_SECRETS_DIR"
+NOT_SETTINGS = ("CONFIG", "TEST_", "KAFKA_", "PG_", "DEMO_", "BENCH_", "SECRETS_DIR")
 """Variables with the prefix that are not settings: the config file, the test and local
 service scripts' own."""
 
@@ -72,9 +74,14 @@ class Settings(BaseSettings):
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
+    sasl_password_file: Path | None = None
+    """A file holding the SASL password (a mounted secret), read when the settings load; its
+    trailing newline is dropped. Not together with sasl_password."""
     ssl_cafile: str | None = None
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
+    ssl_key_password: SecretStr | None = None
+    """The password of an encrypted ssl_keyfile."""
 
     metrics_port: Annotated[int, Field(ge=1, le=65_535)] | None = None
     metrics_host: NonEmpty = "127.0.0.1"
@@ -101,7 +108,9 @@ class Settings(BaseSettings):
     """Column values for the other NOT NULL columns of a shop's table, used when
     unknown_products = create inserts a product (JSON in the environment)."""
 
-    @field_validator("updated_at_column", "name_column", "sasl_mechanism", mode="before")
+    @field_validator(
+        "updated_at_column", "name_column", "sasl_mechanism", "sasl_password_file", mode="before"
+    )
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value == "" else value
@@ -137,6 +146,24 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"PostgreSQL needs the {driver} package: pip install 'inventory-sync[postgres]'"
             )
+        return value
+
+    @model_validator(mode="after")
+    def _password_from_file(self) -> Settings:
+        """sasl_password_file read into sasl_password (one setting or the other, not both)."""
+        path = self.sasl_password_file
+        if path is None:
+            return self
+        if self.sasl_password is not None:
+            raise ValueError("give sasl_password or sasl_password_file, not both")
+        self.sasl_password = SecretStr(_read_secret(path))
+        return self
+
+    @field_validator("sasl_password_file")
+    @classmethod
+    def _readable(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            _read_secret(value)
         return value
 
     @field_validator("max_future_skew", mode="before")
@@ -182,7 +209,31 @@ class Settings(BaseSettings):
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         if _toml_file.path is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=_toml_file.path))
+        secrets_dir = os.environ.get(SECRETS_DIR_ENV)
+        if secrets_dir:
+            if not Path(secrets_dir).is_dir():
+                raise SettingsError(f"{SECRETS_DIR_ENV}: {secrets_dir} is not a directory")
+            # One file per setting, named as the setting: <dir>/sasl_password.
+            secrets = SecretsSettingsSource(settings_cls, secrets_dir=secrets_dir, env_prefix="")
+            sources.append(secrets)
         return tuple(sources)
+
+    def secret_values(self) -> list[str]:
+        """Every secret these settings hold, as it could appear in a log line: the passwords,
+        the database URL's password, and the lines of the client key file's PEM body."""
+        values = [
+            secret.get_secret_value()
+            for secret in (self.sasl_password, self.ssl_key_password)
+            if secret is not None
+        ]
+        values += url_passwords(self.database_url)
+        if self.ssl_keyfile:
+            try:
+                key = Path(self.ssl_keyfile).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                key = ""
+            values += [line.strip() for line in key.splitlines() if "-----" not in line]
+        return sorted({v for v in values if len(v) >= 4}, key=len, reverse=True)
 
     def masked(self) -> dict[str, Any]:
         """The effective settings with every secret masked: what `config show` prints."""
@@ -199,9 +250,22 @@ def _first_problem(exc: ValidationError) -> str:
     validation's errors, naming the setting."""
     errors = exc.errors(include_url=False, include_input=False)
     first = errors[0]
-    name = ".".join(str(part) for part in first["loc"]) or "settings"
+    message = str(first["msg"]).removeprefix("Value error, ")
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"setting {name}: {first['msg']}{more}"
+    if not first["loc"]:  # a rule across settings: its message names them
+        return f"settings: {message}{more}"
+    name = ".".join(str(part) for part in first["loc"])
+    return f"setting {name}: {message}{more}"
+
+
+def _read_secret(path: Path) -> str:
+    """A secret file's text without its trailing newline; ValueError naming the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ValueError(f"cannot read {path}: {reason}") from None
+    return text.removesuffix("\n").removesuffix("\r")
 
 
 def _check_toml(path: Path) -> None:
@@ -229,20 +293,47 @@ def _warn_unknown_variables() -> None:
         log.warning("%s names no setting and is ignored%s", variable, hint)
 
 
+_QUERY_PASSWORD = re.compile(r"(?i)([?&;](?:ssl)?(?:password|passwd|pwd)=)([^&;#]*)")
+
+
 def mask_url_password(url: str) -> str:
     """Every password a database URL can carry, masked, whether or not the URL parses:
     postgresql://user:secret@host/db -> postgresql://user:**********@host/db, and likewise
-    ://:secret@host, user:secret@host (no scheme) and ?password=secret."""
-    url = re.sub(r"(?i)([?&;](?:password|passwd|pwd)=)[^&;#]*", rf"\g<1>{SECRET_MASK}", url)
+    ://:secret@host, user:secret@host (no scheme), a password holding @ ? # or /, and
+    ?password=secret (or sslpassword, the client key's)."""
+    url = _QUERY_PASSWORD.sub(rf"\g<1>{SECRET_MASK}", url)
+    split = _split_userinfo(url)
+    if split is None:
+        return url
+    head, user, _, tail = split
+    return f"{head}{user}:{SECRET_MASK}{tail}"
+
+
+def url_passwords(url: str) -> list[str]:
+    """The passwords in a database URL as written and percent-decoded (for the log filter)."""
+    from urllib.parse import unquote
+
+    found = [match.group(2) for match in _QUERY_PASSWORD.finditer(url)]
+    split = _split_userinfo(_QUERY_PASSWORD.sub("", url))
+    if split is not None:
+        found.append(split[2])
+    return [p for p in {*found, *map(unquote, found)} if p]
+
+
+def _split_userinfo(url: str) -> tuple[str, str, str, str] | None:
+    """(scheme://, user, password, @rest) of a URL with a password before its last @; the
+    password runs to that @, so one holding ? # / or @ is masked whole (if the query holds an
+    @ too, more is masked than need be, never less)."""
     scheme, sep, rest = url.partition("://")
     if not sep:
         scheme, rest = "", url
-    before_query = rest.split("?", 1)[0]
-    at = before_query.rfind("@")
-    if at < 0 or ":" not in before_query[:at]:
-        return url
-    user = before_query[:at].split(":", 1)[0]
-    return f"{scheme}{sep}{user}:{SECRET_MASK}{rest[at:]}"
+    at = rest.rfind("@")
+    if at < 0:
+        return None
+    user, colon, password = rest[:at].partition(":")
+    if not colon or any(c in user for c in "/?#"):
+        return None
+    return f"{scheme}{sep}", user, password, rest[at:]
 
 
 class _TomlFile:

@@ -44,3 +44,8 @@ class ServiceUnreachable(InventorySyncError):
 class AuthenticationFailed(PermanentFault):
     """The broker refused the credentials; the message names the mechanism and the user
     (never the password), so that an operator looks at the credentials, not the network."""
+
+
+class TlsHandshakeFailed(PermanentFault):
+    """The TLS handshake with the broker failed on a certificate (one the client does not
+    trust, or a client certificate the broker refuses); the message names the files to check."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -50,11 +51,22 @@ class TextFormatter(logging.Formatter):
         return line
 
 
-class StderrHandler(logging.StreamHandler[TextIO]):
-    """Writes to whatever sys.stderr is now, so a live progress line can redirect it."""
+REDACTED = "**********"
 
-    def __init__(self) -> None:
+
+class StderrHandler(logging.StreamHandler[TextIO]):
+    """Writes to whatever sys.stderr is now, so a live progress line can redirect it, with
+    every known secret value masked, whoever logs it (kafka-python logs its whole config at
+    DEBUG, librdkafka's debug lines can hold anything)."""
+
+    def __init__(self, secrets: Sequence[str] = ()) -> None:
         super().__init__(sys.stderr)
+        self.secrets = sorted(
+            {shape for secret in secrets for shape in _shapes(secret)}, key=len, reverse=True
+        )
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record), self.secrets)
 
     @property
     def stream(self) -> TextIO:
@@ -65,9 +77,23 @@ class StderrHandler(logging.StreamHandler[TextIO]):
         pass
 
 
-def configure_logging(level: str, log_format: str) -> None:
-    """Send inventory_sync's logs (and warnings of the libraries under it) to stderr."""
-    handler = StderrHandler()
+def _shapes(secret: str) -> set[str]:
+    """A secret as a log line can hold it: as it is, as repr() shows it (a client's config
+    dict), and either of those inside a JSON string."""
+    plain = {secret, repr(secret)[1:-1]}
+    return plain | {json.dumps(shape)[1:-1] for shape in plain}
+
+
+def redact(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def configure_logging(level: str, log_format: str, secrets: Sequence[str] = ()) -> None:
+    """Send inventory_sync's logs (and warnings of the libraries under it) to stderr, with
+    the `secrets` (Settings.secret_values()) masked."""
+    handler = StderrHandler(secrets)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, StderrHandler)]:

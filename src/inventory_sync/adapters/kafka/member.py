@@ -32,6 +32,7 @@ class GroupMember:
     ) -> None:
         self.topic = topic or settings.topic
         self.group_id = group_id or settings.group_id
+        self._settings = settings
         self._config: dict[str, Any] = {
             **self._group_config(settings),
             **(overrides or {}),

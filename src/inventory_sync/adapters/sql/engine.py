@@ -15,7 +15,13 @@ def create_engine_from_url(url: str, *, sqlite_wal: bool = False) -> sa.Engine:
     SQLite's journal mode is a property of the file, shared with the shop that owns it, so it
     is switched to WAL (readers never block the writer) only when `sqlite_wal` asks for it.
     """
-    parsed = sa.make_url(url)
+    try:
+        parsed = sa.make_url(url)
+    except ValueError as exc:  # a port that is not a number: SQLAlchemy lets int() fail
+        from inventory_sync.settings import mask_url_password
+
+        message = f"{mask_url_password(url)} is not a valid database URL ({exc})"
+        raise sa.exc.ArgumentError(message) from None
     if parsed.drivername in {"postgresql", "postgres"}:
         parsed = parsed.set(drivername="postgresql+psycopg")
     backend = parsed.get_backend_name()

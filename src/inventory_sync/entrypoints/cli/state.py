@@ -43,7 +43,8 @@ class CliState:
             from inventory_sync.settings import Settings
 
             self.loaded_settings = Settings.load(self.config_file, **self.flags)
-            configure_logging(self.loaded_settings.log_level, self.loaded_settings.log_format)
+            loaded = self.loaded_settings
+            configure_logging(loaded.log_level, loaded.log_format, loaded.secret_values())
         return self.loaded_settings
 
     def container(self) -> Container:

@@ -49,6 +49,8 @@ def confluent_config(settings: Settings) -> dict[str, Any]:
             config[prop] = value
     if settings.sasl_password is not None:
         config["sasl.password"] = settings.sasl_password.get_secret_value()
+    if settings.ssl_key_password is not None:
+        config["ssl.key.password"] = settings.ssl_key_password.get_secret_value()
     return config
 
 

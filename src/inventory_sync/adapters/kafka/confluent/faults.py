@@ -1,13 +1,23 @@
-"""Which librdkafka errors of a commit are transient faults, refusals, or real failures."""
+"""Which librdkafka errors of a commit are transient faults, refusals, or real failures, and
+which client errors mean the broker refuses this client (credentials, mechanism, certificate)."""
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
-from inventory_sync.domain.errors import InventorySyncError, ServiceUnreachable, TransientError
+from inventory_sync.adapters.kafka import refusals
+from inventory_sync.domain.errors import (
+    InventorySyncError,
+    PermanentFault,
+    ServiceUnreachable,
+    TlsHandshakeFailed,
+    TransientError,
+)
+from inventory_sync.settings import Settings
 
 log = logging.getLogger("inventory_sync.kafka")
 
@@ -79,6 +89,16 @@ UNREACHABLE = frozenset(
 )
 
 
+_REFUSED_LOGIN = frozenset(
+    {
+        KafkaError._AUTHENTICATION,
+        KafkaError.SASL_AUTHENTICATION_FAILED,
+        KafkaError.UNSUPPORTED_SASL_MECHANISM,
+        KafkaError.ILLEGAL_SASL_STATE,
+    }
+)
+
+
 def kafka_error(exc: KafkaException, where: str) -> InventorySyncError:
     """The domain's error for a confluent-kafka error met by a command (`where`: the servers)."""
     error = exc.args[0] if exc.args else None
@@ -87,3 +107,24 @@ def kafka_error(exc: KafkaException, where: str) -> InventorySyncError:
     if error.code() in UNREACHABLE:
         return ServiceUnreachable(f"cannot reach Kafka at {where}")
     return InventorySyncError(f"Kafka at {where}: {error.name()}: {error.str()}")
+
+
+def refusal_of(error: KafkaError, settings: Settings) -> PermanentFault | None:
+    """The refusal a client error (error_cb) reports, if it is one: librdkafka reports a
+    refused login as _AUTHENTICATION and a failed TLS handshake as _SSL, on every retry."""
+    code, text = error.code(), error.str()
+    if code in _REFUSED_LOGIN:
+        if code == KafkaError.UNSUPPORTED_SASL_MECHANISM or "mechanism handshake" in text:
+            offered = re.search(r"supported mechanisms: ([\w,-]+)", text)
+            return refusals.mechanism_refused(settings, offered.group(1) if offered else None)
+        return refusals.credentials_refused(settings)
+    lowered = text.lower()
+    if code == KafkaError._SSL or (code == KafkaError._TRANSPORT and "ssl" in lowered):
+        if "certificate verify failed" in lowered:
+            return refusals.broker_untrusted(settings)
+        if "alert" in lowered and "certificate" in lowered:
+            return refusals.client_certificate_refused(settings)
+        if code == KafkaError._SSL:
+            where = f"Kafka at {settings.bootstrap_servers}"
+            return TlsHandshakeFailed(f"TLS handshake with {where} failed: {text}")
+    return None

@@ -28,6 +28,7 @@ from inventory_sync.adapters.kafka.confluent.config import (
     confluent_config,
     log_client_error,
 )
+from inventory_sync.adapters.kafka.confluent.faults import refusal_of
 from inventory_sync.adapters.kafka.dead_letter_headers import (
     LetterLimit,
     OutgoingLetter,
@@ -73,6 +74,8 @@ class ConfluentDeadLetterSink:
         self, settings: Settings, *, topic: str | None = None, overrides: Overrides = None
     ) -> None:
         self.topic = topic or settings.dlq_topic
+        self._settings = settings
+        self._refused: tuple[PermanentFault, KafkaError] | None = None
         self._client_config = {**confluent_config(settings), **client_logging()}
         self._config: dict[str, Any] = {
             **self._client_config,
@@ -97,6 +100,9 @@ class ConfluentDeadLetterSink:
 
         Raises PermanentFault when a letter cannot fit the topic even cut.
         """
+        if self._refused is not None:
+            refused, error = self._refused
+            raise refused from KafkaException(error)
         if not letters:
             return ConfluentDelivery(None, 0, self.topic, self._flush_timeout_s, self._take_fatal)
         outgoing = self.limit.fitted(letters)
@@ -156,6 +162,9 @@ class ConfluentDeadLetterSink:
     def _on_client_error(self, error: KafkaError) -> None:
         if error.fatal():
             self._fatal = error
+        refused = refusal_of(error, self._settings)
+        if refused is not None:
+            self._refused = (refused, error)
         log_client_error(error)
 
 

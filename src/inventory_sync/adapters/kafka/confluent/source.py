@@ -17,10 +17,11 @@ from inventory_sync.adapters.kafka.confluent.config import (
     confluent_config,
     log_client_error,
 )
-from inventory_sync.adapters.kafka.confluent.faults import check_commit, describe
+from inventory_sync.adapters.kafka.confluent.faults import check_commit, describe, refusal_of
 from inventory_sync.adapters.kafka.member import GroupMember, owned_by
 from inventory_sync.adapters.kafka.offsets import describe_partitions
 from inventory_sync.adapters.kafka.records import records_of_confluent as to_records
+from inventory_sync.domain.errors import PermanentFault
 from inventory_sync.domain.model import Record
 from inventory_sync.settings import Settings
 
@@ -46,6 +47,7 @@ class ConfluentRecordSource(GroupMember):
         self._consumer: Consumer | None = None
         self._fatal: KafkaError | None = None
         self._brokers_down = False
+        self._refused: tuple[PermanentFault, KafkaError] | None = None
 
     def _group_config(self, settings: Settings) -> dict[str, Any]:
         return {
@@ -69,6 +71,9 @@ class ConfluentRecordSource(GroupMember):
         except KafkaException as exc:
             self._consumer_failed(exc.args[0])
             return []
+        if self._refused is not None:
+            refused, error = self._refused
+            raise refused from KafkaException(error)
         if self._fatal is not None:
             self._consumer_failed(self._fatal)
             return []
@@ -197,6 +202,9 @@ class ConfluentRecordSource(GroupMember):
             self._fatal = error
         if error.code() == KafkaError._ALL_BROKERS_DOWN:  # Reachability says it, once
             self._brokers_down = True
+        refused = refusal_of(error, self._settings)
+        if refused is not None:
+            self._refused = (refused, error)
         log_client_error(error)
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:

@@ -98,7 +98,8 @@ def produce(settings: Settings, values: Iterable[tuple[bytes | None, bytes | Non
     with _admin(settings) as admin:
         if settings.topic not in _partition_counts(admin, [settings.topic]):
             raise TopicMissing(settings.topic)
-    with transient_faults(f"producing to {settings.topic} at {settings.bootstrap_servers}"):
+    doing = f"producing to {settings.topic} at {settings.bootstrap_servers}"
+    with transient_faults(doing, settings):
         producer = acknowledged_producer(settings, {"allow_auto_create_topics": False})
         try:
             futures = [producer.send(settings.topic, key=k, value=v) for k, v in values]
@@ -148,7 +149,7 @@ def _missing(admin: Any, settings: Settings) -> list[str]:
 
 @contextmanager
 def _admin(settings: Settings, timeout_ms: int = ADMIN_TIMEOUT_MS) -> Iterator[Any]:
-    with transient_faults(f"Kafka at {settings.bootstrap_servers}"):
+    with transient_faults(f"Kafka at {settings.bootstrap_servers}", settings):
         admin = KafkaAdminClient(
             **client_config(settings),
             bootstrap_timeout_ms=timeout_ms,

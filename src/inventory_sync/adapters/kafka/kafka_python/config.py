@@ -31,4 +31,6 @@ def client_config(settings: Settings) -> dict[str, Any]:
         value = getattr(settings, name)
         if value is not None:
             config[name] = value
+    if settings.ssl_key_password is not None:
+        config["ssl_password"] = settings.ssl_key_password.get_secret_value()
     return config

@@ -68,7 +68,7 @@ def read_dead_letters(
     committed.
     """
     with (
-        transient_faults(f"reading {settings.dlq_topic}"),
+        transient_faults(f"reading {settings.dlq_topic}", settings),
         _consumer(settings, replay_group(settings)) as consumer,
     ):
         tps = _partitions(consumer, settings.dlq_topic)
@@ -99,7 +99,7 @@ def replay_dead_letters(
     choice = choice or ReplayChoice()
     report = ReplayReport(dry_run=dry_run)
     with (
-        transient_faults(f"replaying {settings.dlq_topic} to {settings.topic}"),
+        transient_faults(f"replaying {settings.dlq_topic} to {settings.topic}", settings),
         _consumer(settings, replay_group(settings)) as consumer,
     ):
         tps = _partitions(consumer, settings.dlq_topic)

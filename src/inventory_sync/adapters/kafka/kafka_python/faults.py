@@ -14,10 +14,19 @@ from kafka.errors import (
     KafkaTimeoutError,
     MetadataEmptyBrokerList,
     NodeNotReadyError,
+    SaslAuthenticationFailedError,
+    UnsupportedSaslMechanismError,
 )
 
+from inventory_sync.adapters.kafka import refusals
 from inventory_sync.adapters.kafka.reachability import broker_answers
-from inventory_sync.domain.errors import InventorySyncError, ServiceUnreachable, TransientError
+from inventory_sync.domain.errors import (
+    InventorySyncError,
+    PermanentFault,
+    ServiceUnreachable,
+    TransientError,
+)
+from inventory_sync.settings import Settings
 
 log = logging.getLogger("inventory_sync.kafka")
 
@@ -30,14 +39,38 @@ def is_transient(exc: BaseException) -> bool:
 
 
 @contextmanager
-def transient_faults(doing: str) -> Iterator[None]:
-    """Raise a transient KafkaError as TransientError("{doing}: ..."); let the others through."""
+def transient_faults(doing: str, settings: Settings | None = None) -> Iterator[None]:
+    """Raise a transient KafkaError as TransientError("{doing}: ..."); let the others through.
+
+    Given the settings, a broker that refuses the credentials or a certificate raises the
+    domain's AuthenticationFailed or TlsHandshakeFailed instead (see refusal_behind)."""
     try:
         yield
     except KafkaError as exc:
+        refused = refusal_behind(exc, settings) if settings is not None else None
+        if refused is not None:
+            raise refused from exc
         if is_transient(exc):
             raise TransientError(f"{doing}: {exc}") from exc
         raise
+
+
+_NOT_CONNECTED = (KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError)
+
+
+def refusal_behind(exc: BaseException, settings: Settings) -> PermanentFault | None:
+    """The refusal a kafka-python error stands for: its own SASL errors, or, for a client of a
+    secured listener that never connected, what probe.refusal finds on a connection of its own
+    (kafka-python reports a refused login as a bootstrap timeout)."""
+    if isinstance(exc, UnsupportedSaslMechanismError):
+        return refusals.mechanism_refused(settings)
+    if isinstance(exc, SaslAuthenticationFailedError):
+        return refusals.credentials_refused(settings)
+    if settings.security_protocol != "PLAINTEXT" and isinstance(exc, _NOT_CONNECTED):
+        from inventory_sync.adapters.kafka.kafka_python.probe import refusal
+
+        return refusal(settings)
+    return None
 
 
 class StallWatch:

@@ -28,7 +28,7 @@ from inventory_sync.adapters.kafka import Overrides
 from inventory_sync.adapters.kafka.dead_letter_headers import LetterLimit, is_final_refusal
 from inventory_sync.adapters.kafka.kafka_python.admin import topic_message_limit
 from inventory_sync.adapters.kafka.kafka_python.config import client_config
-from inventory_sync.adapters.kafka.kafka_python.faults import is_transient
+from inventory_sync.adapters.kafka.kafka_python.faults import is_transient, refusal_behind
 from inventory_sync.domain.errors import PermanentFault, TransientError
 from inventory_sync.domain.ports import DeadLetter
 from inventory_sync.settings import Settings
@@ -130,6 +130,9 @@ class KafkaDeadLetterSink:
                 for letter in outgoing
             ]
         except KafkaError as exc:
+            refused = refusal_behind(exc, self.settings)
+            if refused is not None:
+                raise refused from exc
             return self._delivery(producer, [], failure=exc, count=len(letters))
         except ValueError as exc:  # kafka-python checks the topic's name before sending
             raise PermanentFault(f"cannot publish dead letters to {self.topic!r}: {exc}") from exc

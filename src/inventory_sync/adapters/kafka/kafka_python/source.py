@@ -24,6 +24,7 @@ from inventory_sync.adapters.kafka.kafka_python.faults import (
     Complaints,
     StallWatch,
     is_transient,
+    refusal_behind,
     transient_faults,
 )
 from inventory_sync.adapters.kafka.kafka_python.group_join_fix import (
@@ -194,6 +195,9 @@ class KafkaRecordSource(GroupMember):
         try:
             consumer = KafkaConsumer(**self._config)
         except KafkaError as exc:
+            refused = refusal_behind(exc, self._settings)
+            if refused is not None:
+                raise refused from exc
             if not is_transient(exc):
                 raise
             log.warning(
