@@ -159,6 +159,7 @@ class InventorySync:
                 probe = self.container.dependency_probe()
                 self.metrics.health = run_health(worker, source, probe, self.settings)
                 self.metrics.faulty = lambda: worker.fault_in
+                self.metrics.unreachable = lambda: probe.faults().keys()
             self._worker, self._source = worker, source
         settings = self.settings
         log.info(

@@ -108,9 +108,13 @@ def test_health_follows_the_loop_and_the_dependencies_and_the_lag_falls_to_zero(
         wait_for(lambda: get(port, "/readyz")[0] == 503, "/readyz 503 with PostgreSQL down")
         assert "database unreachable" in get(port, "/readyz")[1]
         assert get(port, "/livez")[0] == 200  # a dependency down is not a stuck loop
+        # the gauge says so too, although the idle worker does not touch the database
+        up = samples(port, "inventory_sync_dependency_up")
+        assert up == {'{dependency="database"}': 0.0, '{dependency="kafka"}': 1.0}, up
     finally:
         throwaway_postgres.start()
     wait_for(lambda: get(port, "/readyz")[0] == 200, "/readyz 200 with PostgreSQL back")
+    assert set(samples(port, "inventory_sync_dependency_up").values()) == {1.0}
 
     hang.touch()  # the test hook: the run loop's next poll blocks
     wait_for(lambda: get(port, "/livez")[0] == 503, "/livez 503 with the loop hanging")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 
@@ -106,6 +106,8 @@ class Metrics:
         ).set_function(lambda: _or(self.status.freshness_seconds(), math.nan))
         self.faulty: Callable[[], str | None] = lambda: None
         """The dependency whose fault the run loop waits out now, if any."""
+        self.unreachable: Callable[[], Collection[str]] = lambda: ()
+        """The dependencies that do not answer a probe now (even while the worker is idle)."""
         for dependency in ("database", "kafka"):
             self.up.labels(dependency).set_function(self._answers(dependency))
         for outcome in ("applied", "stale", "superseded", "rejected"):
@@ -153,7 +155,7 @@ class Metrics:
             self.lag_seconds.labels(str(partition)).set(age)
 
     def _answers(self, dependency: str) -> Callable[[], float]:
-        return lambda: float(self.faulty() != dependency)
+        return lambda: float(self.faulty() != dependency and dependency not in self.unreachable())
 
     def observe_fatal_error(self) -> None:
         self.fatal_errors.inc()
