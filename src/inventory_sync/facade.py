@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from inventory_sync.adapters.metrics import Metrics, TimedSource
     from inventory_sync.application.worker import Worker
+    from inventory_sync.domain.ports import RecordSource
 
 log = logging.getLogger("inventory_sync")
 
@@ -46,7 +47,7 @@ class InventorySync:
         if engine is not None:
             self.container.engine.override(providers.Object(engine))
         self._worker: Worker | None = None
-        self._source: TimedSource | None = None
+        self._source: RecordSource | None = None
         self.metrics: Metrics | None = None
         """The Prometheus metrics of the run in progress, when metrics_port is set."""
         self._thread: threading.Thread | None = None
@@ -148,16 +149,22 @@ class InventorySync:
         with self._lock:
             if self._worker is not None:
                 raise RuntimeError("this InventorySync is already running; stop() it first")
-            source = TimedSource(self.container.record_source())
             self.metrics = self._serve_metrics()
-            worker: Worker = self.container.worker(
-                source=source, on_batch=self._observer(source, on_batch), on_idle=on_idle
-            )
-            if self.metrics is not None:
+            source: RecordSource = self.container.record_source()
+            if self.metrics is None:
+                worker: Worker = self.container.worker(
+                    source=source, on_batch=on_batch, on_idle=on_idle
+                )
+            else:  # watched, for health and metrics
                 from inventory_sync.adapters.run_status import run_health
 
+                source = timed = TimedSource(source)
+                worker = self.container.worker(
+                    source=timed, on_batch=self._observer(timed, on_batch), on_idle=on_idle
+                )
+
                 probe = self.container.dependency_probe()
-                self.metrics.health = run_health(worker, source, probe, self.settings)
+                self.metrics.health = run_health(worker, timed, probe, self.settings)
                 self.metrics.faulty = lambda: worker.fault_in
                 self.metrics.unreachable = lambda: probe.faults().keys()
             self._worker, self._source = worker, source
@@ -205,17 +212,13 @@ class InventorySync:
         self, source: TimedSource, on_batch: Callable[[BatchReport], None] | None
     ) -> Callable[[BatchReport], None]:
         metrics = self.metrics
+        assert metrics is not None
 
         def observe(report: BatchReport) -> None:
-            if metrics is not None:
-                lag = source.lag()
-                metrics.observe(
-                    report,
-                    lag,
-                    source.last_batch_s,
-                    source.last_commit_at,
-                    source.lag_seconds(lag),
-                )
+            lag = source.lag()
+            metrics.observe(
+                report, lag, source.last_batch_s, source.last_commit_at, source.lag_seconds(lag)
+            )
             if on_batch is not None:
                 on_batch(report)
 
