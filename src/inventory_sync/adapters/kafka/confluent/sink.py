@@ -148,11 +148,13 @@ class ConfluentDeadLetterSink:
                 producer.purge()
                 producer.poll(0)
 
-    def _take_fatal(self) -> KafkaError | None:
+    def _take_fatal(self, failed: bool = False) -> KafkaError | None:
         """The fatal error the producer met, if any: it ends that producer, so it is dropped
-        and the next send makes a new one."""
+        and the next send makes a new one. So is a producer whose delivery `failed`: after a
+        broker restart librdkafka's producer can keep a stale leader for a partition and time
+        every letter out for it, where a new one asks for fresh metadata at once."""
         fatal, self._fatal = self._fatal, None
-        if fatal is not None:
+        if fatal is not None or failed:
             producer, self._producer = self._producer, None
             if producer is not None:
                 producer.purge()
@@ -190,7 +192,7 @@ class ConfluentDelivery:
     count: int
     topic: str
     flush_timeout_s: float
-    take_fatal: Callable[[], KafkaError | None]
+    take_fatal: Callable[[bool], KafkaError | None]
     """The producer's fatal error, if it met one (the sink then drops that producer)."""
     acknowledged: int = field(default=0, init=False)
     failures: list[KafkaError] = field(default_factory=list, init=False)
@@ -213,7 +215,7 @@ class ConfluentDelivery:
             if left or self.failures:
                 producer.purge()  # so that a retry does not send these a second time
                 producer.poll(0)
-        fatal = self.take_fatal()
+        fatal = self.take_fatal(self.acknowledged < self.count)
         if fatal is not None:
             self.failures.append(fatal)
         if self.acknowledged < self.count:
