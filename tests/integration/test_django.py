@@ -200,9 +200,10 @@ def test_the_product_page_shows_what_manage_py_inventory_sync_run_applied(
     )
     project = Project(tmp_path, database_url, kafka_config(settings))
 
-    # Before Django's migrations: check names the missing table, db upgrade refuses to act.
+    # Before Django's migrations: check names the missing table; db upgrade creates only
+    # inventory-sync's own tables (the stored offsets), never the shop's.
     before = project.manage("inventory_sync", "check", expect=1).stdout
-    refused = project.manage("inventory_sync", "db", "upgrade", expect=2).stderr
+    upgraded = project.manage("inventory_sync", "db", "upgrade").stdout
     created_by_inventory_sync = tables(database_url)
 
     project.manage("migrate")
@@ -252,8 +253,8 @@ def test_the_product_page_shows_what_manage_py_inventory_sync_run_applied(
 
     assert "FAIL  database" in before
     assert "table 'shop_product' (setting products_table) does not exist" in before
-    assert "setting products_table is 'shop_product', the shop's own table" in refused
-    assert created_by_inventory_sync == set()
+    assert "products_table is 'shop_product', the shop's own table: left untouched" in upgraded
+    assert created_by_inventory_sync == {"inventory_sync_offsets", "inventory_sync_alembic_version"}
     assert re.search(r"^ok    database .*: table 'shop_product' mapped", ready, re.MULTILINE)
     assert re.search(r"^ok    Kafka at .*: topics .* present$", ready, re.MULTILINE)
     assert json.loads(first.stdout) == {
@@ -262,6 +263,7 @@ def test_the_product_page_shows_what_manage_py_inventory_sync_run_applied(
         "stale": 0,
         "superseded": 0,
         "rejected": 1,
+        "duplicate": 0,
         "by_reason": {"unknown_product": 1},
     }
     assert (after_first["message"], after_first["level"]) == ("Only 3 left in stock!", "low_stock")
