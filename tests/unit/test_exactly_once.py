@@ -174,7 +174,7 @@ def test_a_dip_below_zero_inside_a_batch_is_rejected_as_it_would_be_one_by_one()
 
 
 def test_deltas_of_an_unknown_product_are_each_dead_lettered() -> None:
-    service, uow = database_mode({})
+    service, _ = database_mode({})
     report = service.apply_batch(batch(delta("GHOST", 1), delta("GHOST", 2)))
     assert outcomes(report) == ["unknown_product", "unknown_product"]
     assert len(report.dead_letters) == 2
@@ -201,10 +201,12 @@ def test_decide_batch_plans_counts_and_deltas_in_offset_order() -> None:
     records = batch(delta("A", 1), event("A", 9, at(1)), delta("A", 2), delta("B", -1))
     decision = decide_batch(records, max_message_bytes=65_536, now=T0, max_future_skew=at(60) - T0)
     plan_a, plan_b = decision.plans["A"], decision.plans["B"]
-    assert plan_a.base is not None and plan_a.base.index == 1
+    assert plan_a.base is not None
+    assert plan_a.base.index == 1
     assert [d.delta for d in plan_a.before] == [1]
     assert [d.delta for d in plan_a.after] == [2]
-    assert plan_b.base is None and [d.delta for d in plan_b.after] == [-1]
+    assert plan_b.base is None
+    assert [d.delta for d in plan_b.after] == [-1]
     assert decision.decided == [None] * 4
 
 
