@@ -100,6 +100,7 @@ class GroupMember:
         if positions:
             shown = ", ".join(f"{t}[{p}]@{o}" for (t, p), o in sorted(positions.items()))
             log.info("seeking to the offsets stored with the writes: %s", shown)
+            self._pending.adopt(positions)
         return positions
 
     def _revoked(self, partitions: Iterable[Any]) -> None:

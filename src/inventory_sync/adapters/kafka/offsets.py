@@ -60,6 +60,14 @@ class PendingOffsets:
         self.due = False
         return offsets
 
+    def adopt(self, positions: Mapping[Partition, int]) -> None:
+        """Offsets stored with the writes, sought to on assignment: committed to Kafka too
+        (with the next commit), so that lag tools see them even if nothing follows."""
+        for where, offset in positions.items():
+            self._next[where] = max(self._next.get(where, offset), offset)
+        if positions:
+            self.due = True
+
     def forget(self, partitions: Iterable[Partition]) -> None:
         """Partitions that moved away: their next owner commits them, never this member."""
         for where in partitions:
