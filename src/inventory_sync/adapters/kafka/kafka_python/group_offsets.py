@@ -93,7 +93,7 @@ def _partitions(admin: object, topic: str) -> list[TopicPartition]:
     for entry in described:
         if entry["name"] == topic and entry["error_code"] == 0:
             return [
-                TopicPartition(topic, p["partition"])
-                for p in sorted(entry["partitions"], key=lambda p: p["partition"])
+                TopicPartition(topic, p["partition_index"])
+                for p in sorted(entry["partitions"], key=lambda p: p["partition_index"])
             ]
     raise TopicMissing(topic)
