@@ -98,11 +98,12 @@ def replay_dead_letters(
     the product), storage_rejected (put the table or the data right) and
     delta_needs_database_offsets (set offset_storage = database). Name others with
     --reason: from_the_future once the producer's clock is right, too_large once
-    max_message_bytes is raised, negative_stock once someone has decided it should count. Each goes back as the original record, with its original
-    timestamp. Replay remembers what it sent (in the consumer group GROUP_ID.dlq-replay), so
-    replaying again sends nothing twice; a letter passed over because its reason or product
-    was not chosen stays pending for a later replay that chooses it. A letter cut to fit the
-    dead-letter topic is never sent: it is not the original.
+    max_message_bytes is raised, negative_stock once someone has decided it should count.
+    Each goes back as the original record, with its original timestamp. Replay remembers
+    what it sent (in the consumer group GROUP_ID.dlq-replay), so replaying again sends
+    nothing twice; a letter passed over because its reason or product was not chosen stays
+    pending for a later replay that chooses it. A letter cut to fit the dead-letter topic is
+    never sent: it is not the original.
 
     \b
     Examples:
