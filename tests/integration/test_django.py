@@ -75,7 +75,8 @@ class Project:
             f"INVENTORY_SYNC = {{**INVENTORY_SYNC, **{self.inventory_sync!r}}}  # noqa: F405\n"
         )
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("INVENTORY_SYNC_")}
-        self.env["PYTHONPATH"] = str(self.folder)
+        inherited = os.environ.get("PYTHONPATH")  # a checkout's src/ first, if one is given
+        self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.folder), inherited]))
         self.env["DJANGO_SETTINGS_MODULE"] = "test_settings"
 
     def command(self, *args: str) -> list[str]:
@@ -277,7 +278,12 @@ def test_the_product_page_shows_what_manage_py_inventory_sync_run_applied(
     assert (after_zero["message"], after_zero["level"]) == ("Out of stock", "out_of_stock")
     assert ghost["message"] == "Only 4 left in stock!"
     assert shop_stock(database_url)["TEE-M"] == 6
-    assert tables(database_url) == {"django_migrations", "shop_product"}
+    assert tables(database_url) == {
+        "django_migrations",
+        "shop_product",
+        "inventory_sync_offsets",  # from db upgrade above, inventory-sync's own
+        "inventory_sync_alembic_version",
+    }
 
 
 PRODUCTS = [f"SKU-{n:03d}" for n in range(200)]
