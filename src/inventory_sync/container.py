@@ -7,6 +7,7 @@ modules. Adapters are imported when first provided, so importing this is cheap.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import sys
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from inventory_sync.adapters.health import DependencyProbe, Health
     from inventory_sync.adapters.sql.repository import SqlUnitOfWork
     from inventory_sync.adapters.sql.tables import TableMapping
-    from inventory_sync.domain.ports import DeadLetterSink, RecordSource
+    from inventory_sync.domain.ports import DeadLetterSink, RecordSource, StoredPositions
 
 KAFKA_CLIENTS = {
     "kafka-python": "inventory_sync.adapters.kafka.kafka_python",
@@ -102,9 +103,25 @@ def kafka_client(settings: Settings) -> ModuleType:
     return importlib.import_module(KAFKA_CLIENTS[settings.kafka_client])
 
 
-def make_record_source(settings: Settings) -> RecordSource:
-    source: RecordSource = kafka_client(settings).record_source(settings)
+def make_record_source(settings: Settings, engine: Engine) -> RecordSource:
+    """With offset_storage = database, the source seeks assigned partitions to the positions
+    stored with the writes."""
+    kwargs = {}
+    if settings.offset_storage == "database":
+        kwargs["stored_positions"] = positions_reader(engine, settings.group_id)
+    source: RecordSource = kafka_client(settings).record_source(settings, **kwargs)
     return source
+
+
+def positions_reader(engine: Engine, group_id: str) -> StoredPositions:
+    from inventory_sync.adapters.sql.offsets import stored_positions
+
+    return functools.partial(stored_positions, engine, group_id)
+
+
+def offsets_group(settings: Settings) -> str | None:
+    """The group whose offsets the service stores with its writes, if they are stored so."""
+    return settings.group_id if settings.offset_storage == "database" else None
 
 
 def make_dead_letter_sink(settings: Settings) -> DeadLetterSink:
@@ -161,8 +178,9 @@ class Container(containers.DeclarativeContainer):
         max_message_bytes=settings.provided.max_message_bytes,
         low_stock_threshold=settings.provided.low_stock_threshold,
         max_future_skew=settings.provided.max_future_skew,
+        offsets_group=providers.Callable(offsets_group, settings),
     )
-    record_source = providers.Factory(make_record_source, settings)
+    record_source = providers.Factory(make_record_source, settings, engine)
     dead_letter_sink = providers.Factory(make_dead_letter_sink, settings)
     worker = providers.Factory(
         Worker,

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     low_stock_threshold: Annotated[int, Field(ge=0)] = 5
     unknown_products: Literal["reject", "create"] = "reject"
     max_message_bytes: Annotated[int, Field(ge=1)] = 65_536
+    offset_storage: Literal["kafka", "database"] = "kafka"
+    """Where the truth of how far the group got lives: Kafka's committed offsets, or the
+    database, in the transaction of the writes (exactly once; needed by inventory_delta)."""
     max_future_skew: Annotated[timedelta, Field(ge=timedelta(0))] = timedelta(minutes=5)
     """How far ahead of this worker's clock an event's time may be (seconds, or ISO 8601
     such as PT5M); a later one is rejected as from_the_future."""

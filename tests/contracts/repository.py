@@ -240,3 +240,80 @@ class RepositoryContract:
 
         with uow:
             assert [p.code for p in uow.products.list()] == ["A-1", "B-2"]
+
+    # -- relative changes (inventory_delta) ------------------------------------------------
+
+    def test_a_relative_change_adds_its_delta_and_moves_the_time_forward_only(
+        self, uow: UnitOfWork
+    ) -> None:
+        given(uow, Product("A-1", "Anchor", 10, T0))
+
+        earlier = apply(uow, StockChange.relative("A-1", [-2, -3], T0 - timedelta(hours=1)))
+        later = apply(uow, StockChange.relative("A-1", [4], T0 + timedelta(hours=1)))
+
+        assert earlier.applied == later.applied == {"A-1"}
+        assert stored(uow, "A-1") == Product("A-1", "Anchor", 9, T0 + timedelta(hours=1))
+
+    def test_a_relative_change_that_would_dip_below_zero_is_not_written(
+        self, uow: UnitOfWork
+    ) -> None:
+        given(uow, Product("A-1", "Anchor", 3, T0), Product("B-2", "Bolt", 3, T0))
+
+        result = apply(
+            uow,
+            StockChange.relative("A-1", [-4, 5], T0),  # ends at 4, but dips to -1 on the way
+            StockChange.relative("B-2", [-3], T0),
+            StockChange.relative("GHOST", [1], T0),
+        )
+
+        assert result == ApplyResult(
+            applied=frozenset({"B-2"}),
+            unknown=frozenset({"GHOST"}),
+            negative=frozenset({"A-1"}),
+        )
+        assert stored(uow, "A-1") == Product("A-1", "Anchor", 3, T0)
+        assert stored(uow, "B-2") == Product("B-2", "Bolt", 0, T0)
+
+    def test_counts_and_deltas_go_in_one_statement(self, uow: UnitOfWork) -> None:
+        given(uow, Product("A-1", "Anchor", 3, T0), Product("B-2", "Bolt", 3, T0))
+
+        result = apply(
+            uow,
+            StockChange("A-1", 8, T0 - timedelta(seconds=1)),
+            StockChange.relative("B-2", [2], T0 - timedelta(seconds=1)),
+        )
+
+        assert (result.applied, result.stale) == ({"B-2"}, {"A-1"})
+        assert (stored(uow, "A-1"), stored(uow, "B-2")) == (
+            Product("A-1", "Anchor", 3, T0),
+            Product("B-2", "Bolt", 5, T0),
+        )
+
+    # -- the offset store ------------------------------------------------------------------
+
+    def test_stored_positions_start_empty_and_advance_per_group_and_partition(
+        self, uow: UnitOfWork
+    ) -> None:
+        wanted = [("t", 0), ("t", 1), ("u", 0)]
+        with uow:
+            assert uow.offsets.positions("g", wanted) == {}
+            uow.offsets.advance("g", {("t", 0): 10, ("u", 0): 3})
+            uow.offsets.advance("other", {("t", 0): 99})
+            uow.commit()
+        with uow:
+            assert uow.offsets.positions("g", wanted) == {("t", 0): 10, ("u", 0): 3}
+            uow.offsets.advance("g", {("t", 0): 4, ("t", 1): 1})  # a lower one is kept higher
+            uow.commit()
+        with uow:
+            assert uow.offsets.positions("g", wanted) == {("t", 0): 10, ("t", 1): 1, ("u", 0): 3}
+            assert uow.offsets.positions("other", wanted) == {("t", 0): 99}
+
+    def test_positions_roll_back_with_the_writes(self, uow: UnitOfWork) -> None:
+        given(uow, Product("A-1", "Anchor", 3))
+        with uow:
+            uow.offsets.positions("g", [("t", 0)])
+            uow.products.apply([StockChange.relative("A-1", [1], T0)])
+            uow.offsets.advance("g", {("t", 0): 5})  # no commit
+        with uow:
+            assert uow.offsets.positions("g", [("t", 0)]) == {}
+            assert uow.products.get("A-1") == Product("A-1", "Anchor", 3)

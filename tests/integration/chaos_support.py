@@ -43,7 +43,7 @@ DRIVER = [
     sys.executable,
     "-c",
     """
-import json, logging, os, signal, sys
+import json, logging, os, signal, sys, time
 from dependency_injector import providers
 from inventory_sync.facade import InventorySync
 from inventory_sync.settings import Settings
@@ -55,7 +55,16 @@ if settings.kafka_client == "confluent":
     from inventory_sync.adapters.kafka.confluent.source import ConfluentRecordSource as Source
 else:
     from inventory_sync.adapters.kafka.kafka_python.source import KafkaRecordSource as Source
-source = Source(settings, overrides=json.loads(os.environ["TEST_CONSUMER_OVERRIDES"]))
+positions = {}
+if settings.offset_storage == "database":  # as the container wires it
+    from inventory_sync.adapters.sql.engine import create_engine_from_url
+    from inventory_sync.container import positions_reader
+
+    engine = create_engine_from_url(settings.database_url)
+    positions["stored_positions"] = positions_reader(engine, settings.group_id)
+source = Source(
+    settings, overrides=json.loads(os.environ["TEST_CONSUMER_OVERRIDES"]), **positions
+)
 logging.getLogger("test.driver").info("%s client: %s", settings.kafka_client, Source.__name__)
 crash_at = int(os.environ.get("TEST_CRASH_BEFORE_COMMIT_OF_BATCH", "0"))
 if crash_at:
@@ -68,6 +77,20 @@ if crash_at:
         commit(records)
 
     source.commit = commit_or_crash
+hold_s = float(os.environ.get("TEST_HOLD_ONE_BATCH_S", "0"))
+if hold_s:  # a zombie: holds one batch until the group has moved its partitions on
+    poll, handed = source.poll, []
+
+    def poll_and_hold(max_records, timeout_s):
+        records = poll(max_records, timeout_s)
+        handed.append(len(records))
+        if records and sum(handed) > int(os.environ.get("TEST_HOLD_AFTER", "0")) and hold_s:
+            logging.getLogger("test.driver").info("holding a batch for %s s", hold_s)
+            time.sleep(hold_s)
+            handed.append(-10**9)  # once
+        return records
+
+    source.poll = poll_and_hold
 sync = InventorySync(settings)
 sync.container.record_source.override(providers.Object(source))
 print(json.dumps(sync.run(idle_timeout_s=float(sys.argv[1])).to_dict()), flush=True)

@@ -75,7 +75,8 @@ class Project:
             f"INVENTORY_SYNC = {{**INVENTORY_SYNC, **{self.inventory_sync!r}}}  # noqa: F405\n"
         )
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("INVENTORY_SYNC_")}
-        self.env["PYTHONPATH"] = str(self.folder)
+        inherited = os.environ.get("PYTHONPATH")  # a checkout's src/ first, if one is given
+        self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.folder), inherited]))
         self.env["DJANGO_SETTINGS_MODULE"] = "test_settings"
 
     def command(self, *args: str) -> list[str]:
@@ -200,9 +201,10 @@ def test_the_product_page_shows_what_manage_py_inventory_sync_run_applied(
     )
     project = Project(tmp_path, database_url, kafka_config(settings))
 
-    # Before Django's migrations: check names the missing table, db upgrade refuses to act.
+    # Before Django's migrations: check names the missing table; db upgrade creates only
+    # inventory-sync's own tables (the stored offsets), never the shop's.
     before = project.manage("inventory_sync", "check", expect=1).stdout
-    refused = project.manage("inventory_sync", "db", "upgrade", expect=2).stderr
+    upgraded = project.manage("inventory_sync", "db", "upgrade").stdout
     created_by_inventory_sync = tables(database_url)
 
     project.manage("migrate")
@@ -252,8 +254,8 @@ def test_the_product_page_shows_what_manage_py_inventory_sync_run_applied(
 
     assert "FAIL  database" in before
     assert "table 'shop_product' (setting products_table) does not exist" in before
-    assert "setting products_table is 'shop_product', the shop's own table" in refused
-    assert created_by_inventory_sync == set()
+    assert "products_table is 'shop_product', the shop's own table: left untouched" in upgraded
+    assert created_by_inventory_sync == {"inventory_sync_offsets", "inventory_sync_alembic_version"}
     assert re.search(r"^ok    database .*: table 'shop_product' mapped", ready, re.MULTILINE)
     assert re.search(r"^ok    Kafka at .*: topics .* present$", ready, re.MULTILINE)
     assert json.loads(first.stdout) == {
@@ -262,6 +264,7 @@ def test_the_product_page_shows_what_manage_py_inventory_sync_run_applied(
         "stale": 0,
         "superseded": 0,
         "rejected": 1,
+        "duplicate": 0,
         "by_reason": {"unknown_product": 1},
     }
     assert (after_first["message"], after_first["level"]) == ("Only 3 left in stock!", "low_stock")
@@ -275,7 +278,12 @@ def test_the_product_page_shows_what_manage_py_inventory_sync_run_applied(
     assert (after_zero["message"], after_zero["level"]) == ("Out of stock", "out_of_stock")
     assert ghost["message"] == "Only 4 left in stock!"
     assert shop_stock(database_url)["TEE-M"] == 6
-    assert tables(database_url) == {"django_migrations", "shop_product"}
+    assert tables(database_url) == {
+        "django_migrations",
+        "shop_product",
+        "inventory_sync_offsets",  # from db upgrade above, inventory-sync's own
+        "inventory_sync_alembic_version",
+    }
 
 
 PRODUCTS = [f"SKU-{n:03d}" for n in range(200)]

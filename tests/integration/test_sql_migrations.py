@@ -8,8 +8,8 @@ from alembic.runtime.migration import MigrationContext
 
 from inventory_sync.adapters.sql.migrate import (
     VERSION_TABLE,
-    current_revision,
-    head_revision,
+    current_revisions,
+    head_revisions,
     is_current,
     upgrade,
 )
@@ -31,15 +31,19 @@ def schema_of(engine: sa.Engine) -> dict[str, object]:
 
 def test_upgrade_creates_the_owned_schema_in_an_empty_database(database_url: str) -> None:
     with engine_on(database_url, migrated=False) as engine:
-        assert current_revision(engine) is None
+        assert current_revisions(engine) == set()
         assert not is_current(engine)
 
         applied = upgrade(engine)
 
-        assert applied == [head_revision()]
-        assert current_revision(engine) == head_revision()
+        assert set(applied) == head_revisions() == {"0001", "0002"}
+        assert current_revisions(engine) == head_revisions()
         assert is_current(engine)
-        assert set(sa.inspect(engine).get_table_names()) == {"products", VERSION_TABLE}
+        assert set(sa.inspect(engine).get_table_names()) == {
+            "products",
+            "inventory_sync_offsets",
+            VERSION_TABLE,
+        }
 
 
 def test_a_second_upgrade_applies_nothing_and_changes_nothing(database_url: str) -> None:
@@ -75,3 +79,43 @@ def test_upgrade_leaves_a_shops_own_table_untouched(database_url: str) -> None:
 
         assert shop_rows(engine) == rows_before
         assert schema_of(engine)["shop_product"] == schema_before
+
+
+def test_beside_a_shops_own_table_upgrade_creates_only_inventory_syncs_own_tables(
+    database_url: str,
+) -> None:
+    with engine_on(database_url, migrated=False) as engine:
+        create_shop_table(engine, ["SKU-1", "SKU-2"])
+        rows_before = shop_rows(engine)
+        schema_before = schema_of(engine)["shop_product"]
+
+        assert upgrade(engine, products=False) == ["0002"]
+        assert upgrade(engine, products=False) == []
+
+        assert set(sa.inspect(engine).get_table_names()) == {
+            "shop_product",
+            "inventory_sync_offsets",
+            VERSION_TABLE,
+        }
+        assert shop_rows(engine) == rows_before
+        assert schema_of(engine)["shop_product"] == schema_before
+        assert is_current(engine, products=False)
+        assert not is_current(engine)
+
+
+def test_a_database_of_the_first_release_gets_the_offsets_table_on_upgrade(
+    database_url: str,
+) -> None:
+    with engine_on(database_url, migrated=False) as engine:
+        with engine.begin() as connection:
+            from alembic import command
+
+            from inventory_sync.adapters.sql.migrate import _config
+
+            config = _config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0001")
+        assert current_revisions(engine) == {"0001"}
+
+        assert upgrade(engine) == ["0002"]
+        assert is_current(engine)

@@ -48,6 +48,7 @@ def test_apply_json_gives_the_counts_of_every_outcome(services: FakeServices, bu
         "stale": 0,
         "superseded": 1,
         "rejected": 3,
+        "duplicate": 0,
         "by_reason": {"invalid_payload": 1, "malformed_json": 1, "unknown_product": 1},
     }
     assert services.repository.products["A"].inventory_count == 9
@@ -130,6 +131,7 @@ def test_run_consumes_until_idle_and_prints_the_summary_as_json(
         "stale": 0,
         "superseded": 0,
         "rejected": 1,
+        "duplicate": 0,
         "by_reason": {"unknown_product": 1},
     }
     assert services.repository.products["A"].inventory_count == 0

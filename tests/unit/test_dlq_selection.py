@@ -87,7 +87,11 @@ def replay(
 
 def test_by_default_replay_chooses_only_the_reasons_that_can_succeed_after_a_fix() -> None:
     assert ReplayChoice.of() == ReplayChoice(FIXABLE_REASONS, frozenset())
-    assert {"unknown_product", "storage_rejected"} == FIXABLE_REASONS
+    assert {
+        "unknown_product",
+        "storage_rejected",
+        "delta_needs_database_offsets",
+    } == FIXABLE_REASONS
     assert ReplayChoice.of(["from_the_future"]).reasons == {"from_the_future"}
 
 
@@ -155,6 +159,7 @@ def test_a_reason_wide_replay_cut_short_keeps_a_product_position_that_is_further
     assert halfway.products == {
         "unknown_product": {"GHOST-2": 7},
         "storage_rejected": {"GHOST-2": 7},
+        "delta_needs_database_offsets": {"GHOST-2": 7},
     }
 
 

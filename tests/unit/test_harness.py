@@ -60,5 +60,6 @@ def test_drain_reports_the_same_counts_as_apply_json() -> None:
         "stale": 0,
         "superseded": 1,
         "rejected": 0,
+        "duplicate": 0,
         "by_reason": {},
     }

@@ -120,6 +120,10 @@ def event_objects(draw: st.DrawFn) -> dict[str, object]:
             0.9,
             st.one_of(st.integers(0, 2_147_483_647), st.integers(-5, 2**40), json_values),
         ),
+        "inventory_delta": (
+            0.2,
+            st.one_of(st.integers(-2_147_483_647, 2_147_483_647), st.integers(-(2**40), 2**40)),
+        ),
         "occurred_at": (0.6, st.one_of(timestamps, not_text)),
         "event_id": (0.5, texts),
         "reason": (0.5, texts),
@@ -138,14 +142,18 @@ def invalid_fields(body: dict[str, object]) -> set[str]:
     code = body.get("product_code")
     if not (isinstance(code, str) and re.fullmatch(r"[A-Za-z0-9._-]{1,64}", code)):
         invalid.add("product_code")
-    count = body.get("inventory_count")
-    if not (type(count) is int and 0 <= count <= 2_147_483_647):
+    count, delta = body.get("inventory_count"), body.get("inventory_delta")
+    if count is not None and not (type(count) is int and 0 <= count <= 2_147_483_647):
         invalid.add("inventory_count")
+    if delta is not None and not (type(delta) is int and abs(delta) <= 2_147_483_647):
+        invalid.add("inventory_delta")
     if body.get("occurred_at") is not None and occurred_at(body) is None:
         invalid.add("occurred_at")
     for text_field in ("event_id", "reason"):
         if not isinstance(body.get(text_field), str | None):
             invalid.add(text_field)
+    if not invalid and (count is None) == (delta is None):  # exactly one of the two
+        invalid.add("inventory_count" if count is None else "inventory_delta")
     return invalid
 
 
@@ -165,6 +173,8 @@ def expected_rejection(body: dict[str, object]) -> RejectionReason | None:
     """What the rules make of the body, in their order; None for an update to apply."""
     if invalid_fields(body):
         return RejectionReason.INVALID_PAYLOAD
+    if body.get("inventory_delta") is not None:
+        return RejectionReason.DELTA_NEEDS_DATABASE_OFFSETS
     if (occurred_at(body) or T0) > NOW + DEFAULT_MAX_FUTURE_SKEW:
         return RejectionReason.FROM_THE_FUTURE
     if body["product_code"] not in CODES:
@@ -201,3 +211,77 @@ def test_arbitrary_json_objects_never_raise_and_get_the_outcome_the_contract_giv
     if expected is RejectionReason.INVALID_PAYLOAD:  # the error names every field at fault
         named = {part.split(":", 1)[0] for part in outcome.rejection.error.split("; ")}
         assert named == invalid_fields(body)
+
+
+@st.composite
+def deltas_batched_with_replays(
+    draw: st.DrawFn,
+) -> tuple[list[tuple[str, int]], list[tuple[int, int]]]:
+    """(code, delta) events on one partition, and the (start, end) slices a worker applies
+    them in: any batching, and after any batch a replay from any earlier offset (a crash
+    before the offset commit, a rebalance), as Kafka would redeliver them."""
+    events = draw(
+        st.lists(st.tuples(st.sampled_from(CODES), st.integers(-1_000, 1_000)), max_size=40)
+    )
+    slices: list[tuple[int, int]] = []
+    position = 0
+    while position < len(events):
+        end = draw(st.integers(position + 1, len(events)))
+        slices.append((position, end))
+        position = end
+        if draw(st.booleans()):
+            position = draw(st.integers(0, position))
+    return events, slices
+
+
+@settings(max_examples=300, deadline=None)
+@given(deltas_batched_with_replays())
+def test_with_offsets_in_the_database_any_batching_and_replay_of_deltas_ends_at_start_plus_sum(
+    case: tuple[list[tuple[str, int]], list[tuple[int, int]]],
+) -> None:
+    events, slices = case
+    start = 40_000  # high enough that no delta is refused as negative_stock
+    repository = InMemoryRepository([Product(code, code, start) for code in CODES])
+    service = InventoryService(InMemoryUnitOfWork(repository), offsets_group="group")
+    values = [json.dumps({"product_code": c, "inventory_delta": d}).encode() for c, d in events]
+    for first, end in slices:
+        report = service.apply_batch(records(*values[first:end], start=first))
+        assert report.summary.rejected == 0
+    for code in CODES:
+        expected = start + sum(d for c, d in events if c == code)
+        assert repository.products[code].inventory_count == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(deltas_batched_with_replays(), st.sets(st.integers(0, 39), max_size=8))
+def test_counts_mixed_with_deltas_end_at_the_last_count_plus_the_deltas_after_it(
+    case: tuple[list[tuple[str, int]], list[tuple[int, int]]], absolute: set[int]
+) -> None:
+    """Events in time order: some are counts (the delta's size as the count), the rest deltas;
+    the counts are small, so deltas after them often meet the floor at 0 (negative_stock)."""
+    events, slices = case
+    start = 40_000
+    repository = InMemoryRepository([Product(code, code, start) for code in CODES])
+    service = InventoryService(InMemoryUnitOfWork(repository), offsets_group="group")
+
+    def body(offset: int) -> bytes:
+        code, value = events[offset]
+        field = (
+            {"inventory_count": abs(value)} if offset in absolute else {"inventory_delta": value}
+        )
+        return json.dumps(
+            {"product_code": code, **field, "occurred_at": at(offset).isoformat()}
+        ).encode()
+
+    for first, end in slices:
+        service.apply_batch(records(*(body(i) for i in range(first, end)), start=first))
+    for code in CODES:  # one by one: a count sets, a delta adds unless it would go below 0
+        expected = start
+        for offset, (c, value) in enumerate(events):
+            if c != code:
+                continue
+            if offset in absolute:
+                expected = abs(value)
+            elif expected + value >= 0:
+                expected += value
+        assert repository.products[code].inventory_count == expected

@@ -90,7 +90,61 @@ def test_missing_required_fields_are_named_in_the_error() -> None:
     assert isinstance(decoded, Rejection)
     assert decoded.reason is RejectionReason.INVALID_PAYLOAD
     assert "product_code" in decoded.error
-    assert "inventory_count" in decoded.error
+    without_count = decode_update(b'{"product_code": "SKU-1"}')
+    assert isinstance(without_count, Rejection)
+    assert without_count.error.startswith("inventory_count: ")
+
+
+def delta(value: object, **fields: object) -> bytes:
+    return json.dumps({"product_code": "SKU-1", "inventory_delta": value, **fields}).encode()
+
+
+@pytest.mark.parametrize("value", [-2, 0, 50, -2_147_483_647, 2_147_483_647])
+def test_a_delta_alone_is_a_valid_relative_event(value: int) -> None:
+    decoded = decode_update(delta(value))
+    assert isinstance(decoded, InventoryUpdate)
+    assert (decoded.relative, decoded.inventory_delta, decoded.inventory_count) == (
+        True,
+        value,
+        None,
+    )
+
+
+def test_a_count_and_a_delta_together_are_invalid_payload_naming_the_delta() -> None:
+    decoded = decode_update(delta(-2, inventory_count=5))
+    assert isinstance(decoded, Rejection)
+    assert decoded.reason is RejectionReason.INVALID_PAYLOAD
+    assert decoded.error.startswith("inventory_delta: give exactly one of")
+    assert "both are given" in decoded.error
+
+
+def test_neither_a_count_nor_a_delta_is_invalid_payload_naming_the_count() -> None:
+    for value in (b'{"product_code": "SKU-1"}', delta(None), delta(None, inventory_count=None)):
+        decoded = decode_update(value)
+        assert isinstance(decoded, Rejection)
+        assert decoded.reason is RejectionReason.INVALID_PAYLOAD
+        assert decoded.error.startswith("inventory_count: give exactly one of")
+        assert "neither is given" in decoded.error
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(True, id="boolean"),
+        pytest.param(False, id="false"),
+        pytest.param(-2.0, id="float"),
+        pytest.param("-2", id="string"),
+        pytest.param(2_147_483_648, id="over int32"),
+        pytest.param(-2_147_483_648, id="under -int32 max"),
+        pytest.param(10**30, id="huge"),
+        pytest.param([1], id="list"),
+    ],
+)
+def test_a_delta_that_is_not_a_small_integer_is_invalid_payload_naming_it(value: object) -> None:
+    decoded = decode_update(delta(value))
+    assert isinstance(decoded, Rejection)
+    assert decoded.reason is RejectionReason.INVALID_PAYLOAD
+    assert decoded.error.startswith("inventory_delta: ")
 
 
 def test_a_value_over_the_size_limit_is_too_large_before_it_is_decoded() -> None:

@@ -131,6 +131,7 @@ def test_the_summary_counts_every_outcome_once() -> None:
         "stale": 1,
         "superseded": 1,
         "rejected": 2,
+        "duplicate": 0,
         "by_reason": {"malformed_json": 1, "unknown_product": 1},
     }
 

@@ -28,20 +28,32 @@ class Health:
 
 
 def database_health(engine: Engine, mapping: TableMapping, settings: Settings) -> Health:
-    """The owned schema is at the newest revision, or the mapped table has its columns."""
+    """The owned schema is at the newest revisions, or the mapped table has its columns (and,
+    with offset_storage = database, the offsets table beside it is current)."""
     if mapping.owned:
-        from inventory_sync.adapters.sql.migrate import current_revision, head_revision
+        return _schema_health(engine, products=True)
+    mapped = _mapped_table_health(engine, settings)
+    if not mapped.ok or settings.offset_storage != "database":
+        return mapped
+    offsets = _schema_health(engine, products=False)
+    return offsets if not offsets.ok else Health(True, f"{mapped.detail}; {offsets.detail}")
 
-        current, head = current_revision(engine), head_revision()
-        if current == head:
-            return Health(True, f"schema at revision {head} (current)")
-        if current is None:
-            return Health(False, "no schema yet: run `inventory-sync db upgrade`")
-        return Health(
-            False,
-            f"schema at revision {current}, {head} expected: run `inventory-sync db upgrade`",
-        )
-    return _mapped_table_health(engine, settings)
+
+def _schema_health(engine: Engine, *, products: bool) -> Health:
+    from inventory_sync.adapters.sql.migrate import current_revisions, head_revisions
+
+    current, heads = current_revisions(engine), head_revisions(products=products)
+    shown = ", ".join(sorted(heads))
+    what = "schema" if products else "offsets table"
+    if heads <= current:
+        return Health(True, f"{what} at revision {shown} (current)")
+    if not current:
+        return Health(False, f"no {what} yet: run `inventory-sync db upgrade`")
+    return Health(
+        False,
+        f"{what} at revision {', '.join(sorted(current))}, {shown} expected: "
+        "run `inventory-sync db upgrade`",
+    )
 
 
 def _mapped_table_health(engine: Engine, settings: Settings) -> Health:

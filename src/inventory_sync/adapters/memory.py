@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 
 from inventory_sync.domain.errors import StorageRejected, TransientError
 from inventory_sync.domain.model import Product, Record, StockChange
-from inventory_sync.domain.ports import ApplyResult, DeadLetter
+from inventory_sync.domain.ports import ApplyResult, DeadLetter, Partition, StoredPositions
 
 
 class InMemoryRepository:
@@ -38,21 +38,36 @@ class InMemoryRepository:
         ]
         if refused:
             raise StorageRejected(f"constraint refused {refused[0]!r} (injected)")
-        _refuse_negative_counts((change.product_code, change.inventory_count) for change in changes)
-        applied, stale, unknown = set(), set(), set()
+        _refuse_negative_counts(
+            (change.product_code, change.inventory_count)
+            for change in changes
+            if change.inventory_count is not None
+        )
+        applied, stale, unknown, negative = set(), set(), set(), set()
         for change in changes:
             at = _utc(change.at)
             product = self.products.get(change.product_code)
+            stored_at = None if product is None else product.inventory_updated_at
             if product is None:
                 unknown.add(change.product_code)
-            elif product.inventory_updated_at is not None and product.inventory_updated_at > at:
+            elif change.inventory_count is None:
+                if product.inventory_count + change.low < 0:
+                    negative.add(change.product_code)
+                    continue
+                self.products[change.product_code] = dataclasses.replace(
+                    product,
+                    inventory_count=product.inventory_count + change.delta,
+                    inventory_updated_at=at if stored_at is None else max(stored_at, at),
+                )
+                applied.add(change.product_code)
+            elif stored_at is not None and stored_at > at:
                 stale.add(change.product_code)
             else:
                 self.products[change.product_code] = dataclasses.replace(
                     product, inventory_count=change.inventory_count, inventory_updated_at=at
                 )
                 applied.add(change.product_code)
-        return ApplyResult(frozenset(applied), frozenset(stale), frozenset(unknown))
+        return ApplyResult(*(frozenset(codes) for codes in (applied, stale, unknown, negative)))
 
     def add(self, products: Sequence[Product]) -> None:
         _refuse_negative_counts((product.code, product.inventory_count) for product in products)
@@ -82,16 +97,40 @@ def _refuse_negative_counts(counts: Iterable[tuple[str, int]]) -> None:
             raise StorageRejected(f"negative inventory count {count} for {code!r}")
 
 
+class InMemoryOffsetStore:
+    """Next offsets per (group, topic, partition); one process, so nothing to lock."""
+
+    def __init__(self) -> None:
+        self.stored: dict[tuple[str, str, int], int] = {}
+
+    def positions(self, group_id: str, partitions: Collection[Partition]) -> dict[Partition, int]:
+        found = {where: self.stored.get((group_id, *where)) for where in partitions}
+        return {where: offset for where, offset in found.items() if offset is not None}
+
+    def advance(self, group_id: str, positions: Mapping[Partition, int]) -> None:
+        for (topic, partition), offset in positions.items():
+            key = (group_id, topic, partition)
+            self.stored[key] = max(self.stored.get(key, offset), offset)
+
+
 class InMemoryUnitOfWork:
-    """Snapshots the repository on enter and on commit, and restores the last snapshot on exit.
+    """Snapshots the repository and the offsets on enter and on commit, and restores the last
+    snapshot on exit.
 
     Like SqlUnitOfWork, its products exist only inside `with uow:`, and it cannot be entered
-    again before it exits; tests inspect the fake's state through `repository`.
+    again before it exits; tests inspect the fake's state through `repository` and
+    `offset_store`.
     """
 
-    def __init__(self, products: InMemoryRepository | None = None) -> None:
+    def __init__(
+        self,
+        products: InMemoryRepository | None = None,
+        offsets: InMemoryOffsetStore | None = None,
+    ) -> None:
         self.repository = products if products is not None else InMemoryRepository()
+        self.offset_store = offsets if offsets is not None else InMemoryOffsetStore()
         self._snapshot: dict[str, Product] | None = None
+        self._offsets_snapshot: dict[tuple[str, str, int], int] = {}
 
     @property
     def products(self) -> InMemoryRepository:
@@ -99,10 +138,17 @@ class InMemoryUnitOfWork:
             raise RuntimeError("the unit of work's products exist only inside `with uow:`")
         return self.repository
 
+    @property
+    def offsets(self) -> InMemoryOffsetStore:
+        if self._snapshot is None:
+            raise RuntimeError("the unit of work's offsets exist only inside `with uow:`")
+        return self.offset_store
+
     def __enter__(self) -> Self:
         if self._snapshot is not None:
             raise RuntimeError("this unit of work is already entered")
         self._snapshot = dict(self.repository.products)
+        self._offsets_snapshot = dict(self.offset_store.stored)
         return self
 
     def __exit__(
@@ -113,11 +159,13 @@ class InMemoryUnitOfWork:
     ) -> None:
         if self._snapshot is not None:
             self.repository.products = self._snapshot
+            self.offset_store.stored = self._offsets_snapshot
             self._snapshot = None
 
     def commit(self) -> None:
         """Keep what was done so far; what follows is rolled back unless committed again."""
         self._snapshot = dict(self.products.products)
+        self._offsets_snapshot = dict(self.offset_store.stored)
 
 
 class InMemoryDeadLetterSink:
@@ -158,9 +206,16 @@ class InMemoryRecordSource:
     assign() brings it back: meanwhile poll hands out nothing of it and commit skips it.
     """
 
-    def __init__(self, topic: str = "product_inventory_updates", partition: int = 0) -> None:
+    def __init__(
+        self,
+        topic: str = "product_inventory_updates",
+        partition: int = 0,
+        stored_positions: StoredPositions | None = None,
+    ) -> None:
         self.topic = topic
         self.partition = partition
+        self.stored_positions = stored_positions
+        """offset_storage = database: where assign() seeks, before the committed offset."""
         self.records: list[Record] = []
         self.position = 0
         self.committed = 0
@@ -211,9 +266,16 @@ class InMemoryRecordSource:
         self.assigned.discard(self.partition)
 
     def assign(self) -> None:
-        """The partition comes back, and with it the group's committed offset."""
+        """The partition comes back, at the offset stored with the writes if there is one,
+        else at the group's committed offset."""
         self.assigned.add(self.partition)
-        self.position = self.committed
+        where = (self.topic, self.partition)
+        stored = self.stored_positions([where]) if self.stored_positions is not None else {}
+        self.position = stored.get(where, self.committed)
+
+    def rewind(self, offset: int) -> None:
+        """Hand out the records from `offset` again, as a consumer whose commit was lost does."""
+        self.position = offset
 
     def pause(self) -> None:
         self.paused = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -33,11 +34,29 @@ class Record:
 
 @dataclass(frozen=True, slots=True)
 class StockChange:
-    """An absolute count to write, stamped with the time it is true from (the stale guard's key)."""
+    """A count to write, stamped with the time it is true from (the stale guard's key); or,
+    with inventory_count None, deltas to add to the stored count.
+
+    An absolute change is written only if the stored time is not newer. A relative one is
+    not guarded by time (its order is the offsets'); it moves the stored time to `at` if that
+    is newer, and it is written only if the count never dips below 0 on the way: stored +
+    `low` >= 0, where `low` is the lowest running sum of its deltas (0 or less).
+    """
 
     product_code: str
-    inventory_count: int
+    inventory_count: int | None
     at: datetime
+    delta: int = 0
+    low: int = 0
+
+    @classmethod
+    def relative(cls, product_code: str, deltas: Sequence[int], at: datetime) -> StockChange:
+        """The deltas of one product, in order, as one change."""
+        running, low = 0, 0
+        for delta in deltas:
+            running += delta
+            low = min(low, running)
+        return cls(product_code, None, at, running, low)
 
 
 class StockLevel(StrEnum):

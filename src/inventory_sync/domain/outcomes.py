@@ -16,6 +16,8 @@ class Outcome(StrEnum):
     STALE = "stale"
     SUPERSEDED = "superseded"
     REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+    """Below the stored next offset of its partition: applied before, not written again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,7 @@ class Summary:
     stale: int = 0
     superseded: int = 0
     rejected: int = 0
+    duplicate: int = 0
     by_reason: Counter[str] = field(default_factory=Counter)
 
     @classmethod
@@ -65,6 +68,8 @@ class Summary:
                     summary.rejected += 1
                     assert outcome.rejection is not None
                     summary.by_reason[outcome.rejection.reason.value] += 1
+                case Outcome.DUPLICATE:
+                    summary.duplicate += 1
         return summary
 
     def add(self, other: Summary) -> None:
@@ -73,6 +78,7 @@ class Summary:
         self.stale += other.stale
         self.superseded += other.superseded
         self.rejected += other.rejected
+        self.duplicate += other.duplicate
         self.by_reason.update(other.by_reason)
 
     def to_dict(self) -> dict[str, object]:
@@ -82,6 +88,7 @@ class Summary:
             "stale": self.stale,
             "superseded": self.superseded,
             "rejected": self.rejected,
+            "duplicate": self.duplicate,
             "by_reason": dict(sorted(self.by_reason.items())),
         }
 

@@ -6,7 +6,7 @@ one contract suite runs against every implementation so that none can drift.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Protocol, Self
@@ -22,6 +22,8 @@ class ApplyResult:
     applied: frozenset[str] = field(default_factory=frozenset)
     stale: frozenset[str] = field(default_factory=frozenset)
     unknown: frozenset[str] = field(default_factory=frozenset)
+    negative: frozenset[str] = field(default_factory=frozenset)
+    """Relative changes not written: the count would have dipped below 0."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +48,8 @@ class ProductRepository(Protocol):
         ...
 
     def apply(self, changes: Sequence[StockChange]) -> ApplyResult:
-        """Write each change (one per product) unless the stored time is newer: the stale guard.
+        """Write each change (one per product) unless the stored time is newer: the stale guard;
+        a relative change adds its delta unless the count would dip below 0 (see StockChange).
 
         The guard sits in the write itself, so racing writers can never move a count back.
         Raises StorageRejected when the database refuses the data, TransientError when it
@@ -63,11 +66,37 @@ class ProductRepository(Protocol):
     def list(self) -> list[Product]: ...
 
 
+Partition = tuple[str, int]
+"""(topic, partition)."""
+
+
+class OffsetStore(Protocol):
+    """How far each consumer group got, per partition, kept in the same transaction as the
+    writes (offset_storage = database): the next offset to apply."""
+
+    def positions(self, group_id: str, partitions: Collection[Partition]) -> dict[Partition, int]:
+        """The stored next offsets of these partitions (those that have one), locked until the
+        transaction ends, so a racing member of the group waits and then sees the new ones."""
+        ...
+
+    def advance(self, group_id: str, positions: Mapping[Partition, int]) -> None:
+        """Store these next offsets; a stored one that is higher is kept."""
+        ...
+
+
+StoredPositions = Callable[[Collection[Partition]], dict[Partition, int]]
+"""What a source asks, when partitions are assigned, for the next offsets stored with the
+writes (those that have one); it seeks there."""
+
+
 class UnitOfWork(Protocol):
     """One transaction; rolls back on exit unless commit() was called. Re-enterable."""
 
     @property
     def products(self) -> ProductRepository: ...
+
+    @property
+    def offsets(self) -> OffsetStore: ...
 
     def __enter__(self) -> Self: ...
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Self
 
 from pydantic import (
     AfterValidator,
@@ -16,12 +16,14 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    model_validator,
 )
-from pydantic_core import from_json
+from pydantic_core import ErrorDetails, PydanticCustomError, from_json
 
 MAX_INVENTORY_COUNT = 2_147_483_647
 PRODUCT_CODE_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 
+Delta = Annotated[int, Field(ge=-MAX_INVENTORY_COUNT, le=MAX_INVENTORY_COUNT)]
 ProductCode = Annotated[str, Field(min_length=1, max_length=64, pattern=PRODUCT_CODE_PATTERN)]
 
 
@@ -58,11 +60,34 @@ class InventoryUpdate(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
 
     product_code: ProductCode
-    inventory_count: Annotated[int, Field(ge=0, le=MAX_INVENTORY_COUNT)]
+    inventory_count: Annotated[int, Field(ge=0, le=MAX_INVENTORY_COUNT)] | None = None
+    """The new count (an absolute event); exactly one of it and inventory_delta is given."""
+    inventory_delta: (
+        Annotated[int, Field(ge=-MAX_INVENTORY_COUNT, le=MAX_INVENTORY_COUNT)] | None
+    ) = None
+    """What changed (a relative event: -2 sold, +50 restocked), applied exactly once."""
     occurred_at: UtcTimestamp | None = None
     """Normalised to UTC by validation, so every later comparison or conversion is safe."""
     event_id: str | None = None
     reason: str | None = None
+
+    @model_validator(mode="after")
+    def _count_or_delta(self) -> Self:
+        if (self.inventory_count is None) == (self.inventory_delta is None):
+            given = "both are given" if self.relative else "neither is given"
+            raise PydanticCustomError(
+                "count_or_delta",
+                "give exactly one of inventory_count and inventory_delta ({given})",
+                {
+                    "given": given,
+                    "field": "inventory_delta" if self.relative else "inventory_count",
+                },
+            )
+        return self
+
+    @property
+    def relative(self) -> bool:
+        return self.inventory_delta is not None
 
 
 DEFAULT_MAX_MESSAGE_BYTES = 65_536
@@ -79,6 +104,10 @@ class RejectionReason(StrEnum):
     TOO_LARGE = "too_large"
     STORAGE_REJECTED = "storage_rejected"
     FROM_THE_FUTURE = "from_the_future"
+    NEGATIVE_STOCK = "negative_stock"
+    """A delta that would take the count below 0."""
+    DELTA_NEEDS_DATABASE_OFFSETS = "delta_needs_database_offsets"
+    """A delta while offset_storage = kafka: only offsets stored with the writes apply it once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +141,7 @@ def _rejection_from(exc: ValidationError, value: bytes) -> Rejection:
     top = errors[0]
     if not top["loc"] and top["type"] in _NOT_AN_OBJECT:
         return Rejection(RejectionReason.MALFORMED_JSON, _describe_top(top["type"], top["msg"]))
-    described = "; ".join(f"{_field(error['loc'])}: {error['msg']}" for error in errors)
+    described = "; ".join(f"{_field(error)}: {error['msg']}" for error in errors)
     code, event_id = _identify(value)
     return Rejection(RejectionReason.INVALID_PAYLOAD, described, code, event_id)
 
@@ -139,8 +168,10 @@ def _describe_top(error_type: str, message: str) -> str:
     return "value is not a JSON object"
 
 
-def _field(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in loc) or "value"
+def _field(error: ErrorDetails) -> str:
+    """The field an error is about: its location, or the field a whole-object rule names."""
+    named = error.get("ctx", {}).get("field")
+    return ".".join(str(part) for part in error["loc"]) or (named or "value")
 
 
 def from_the_future(

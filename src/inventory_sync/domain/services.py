@@ -1,28 +1,33 @@
 """The use case: apply one batch of records to the product table, one outcome per record.
 
-Read top down: decide_batch (pure: decode, bound the future, coalesce per product), then
-InventoryService writes the candidates in one transaction and reports every record.
+decide_batch (decisions.py, pure: duplicates, decode, bound the future, plan per product),
+then InventoryService writes the plans in one transaction, with the batch's offsets when
+they are stored in the database, and reports every record.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from inventory_sync.domain.errors import StorageRejected, UnknownProduct
-from inventory_sync.domain.model import Product, Record, StockChange, StockStatus
+from inventory_sync.domain.decisions import (
+    Candidate,
+    Decision,
+    ProductPlan,
+    decide_batch,
+    next_positions,
+    relative_change,
+)
+from inventory_sync.domain.errors import StorageRejected, TransientError, UnknownProduct
+from inventory_sync.domain.model import Product, Record, StockStatus
 from inventory_sync.domain.outcomes import BatchReport, Outcome, RecordOutcome, Summary
-from inventory_sync.domain.ports import UnitOfWork
+from inventory_sync.domain.ports import Partition, UnitOfWork
 from inventory_sync.domain.rules import (
     DEFAULT_MAX_FUTURE_SKEW,
     DEFAULT_MAX_MESSAGE_BYTES,
-    InventoryUpdate,
     Rejection,
     RejectionReason,
-    decode_update,
-    from_the_future,
 )
 
 __all__ = [
@@ -37,63 +42,8 @@ __all__ = [
 
 UnknownProducts = Literal["reject", "create"]
 
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """The newest valid update of one product in the batch, and where it came from."""
-
-    index: int
-    update: InventoryUpdate
-    at: datetime
-    offset: int
-
-    def change(self) -> StockChange:
-        return StockChange(self.update.product_code, self.update.inventory_count, self.at)
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    decided: list[RecordOutcome | None]
-    """One slot per record: its outcome, or None for a candidate (its fate is the write's)."""
-    candidates: dict[str, Candidate]
-    """The update to write per product code."""
-
-
-def decide_batch(
-    records: Sequence[Record],
-    *,
-    max_message_bytes: int,
-    now: datetime,
-    max_future_skew: timedelta,
-) -> Decision:
-    """Reject what breaks the rules; of a product's valid updates, the newest (by time, then
-    offset) is the candidate and the others are superseded."""
-    decided: list[RecordOutcome | None] = [None] * len(records)
-    newest: dict[str, Candidate] = {}
-    for index, record in enumerate(records):
-        decoded = decode_update(record.value, max_message_bytes)
-        if isinstance(decoded, Rejection):
-            decided[index] = RecordOutcome(record, Outcome.REJECTED, rejection=decoded)
-            continue
-        at = decoded.occurred_at or record.timestamp
-        too_late = from_the_future(decoded, at, now, max_future_skew)
-        if too_late is not None:
-            decided[index] = RecordOutcome(
-                record, Outcome.REJECTED, update=decoded, rejection=too_late
-            )
-            continue
-        candidate = Candidate(index, decoded, at, record.offset)
-        current = newest.get(decoded.product_code)
-        if current is None or (candidate.at, candidate.offset) >= (current.at, current.offset):
-            newest[decoded.product_code] = candidate
-            loser = current
-        else:
-            loser = candidate
-        if loser is not None:
-            decided[loser.index] = RecordOutcome(
-                records[loser.index], Outcome.SUPERSEDED, update=loser.update
-            )
-    return Decision(decided, newest)
+Fate = Outcome | Rejection
+"""What a write did to one record."""
 
 
 class InventoryService:
@@ -108,8 +58,17 @@ class InventoryService:
         low_stock_threshold: int = 5,
         max_future_skew: timedelta = DEFAULT_MAX_FUTURE_SKEW,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        offsets_group: str | None = None,
+        deltas_allowed: bool | None = None,
     ) -> None:
+        """offsets_group: the consumer group whose positions are stored with the writes
+        (offset_storage = database), None to leave them to Kafka. deltas_allowed: whether
+        inventory_delta is applied (by default only with offsets_group)."""
         self.uow = uow
+        self.offsets_group = offsets_group
+        self.deltas_allowed = (
+            offsets_group is not None if deltas_allowed is None else deltas_allowed
+        )
         self.unknown_products = unknown_products
         self.max_message_bytes = max_message_bytes
         self.low_stock_threshold = low_stock_threshold
@@ -117,63 +76,157 @@ class InventoryService:
         self.clock = clock
 
     def apply_batch(self, records: Sequence[Record]) -> BatchReport:
-        """Decide the batch, write its candidates in one transaction, report every record.
+        """Decide the batch, write it in one transaction, report every record.
 
-        Raises TransientError (nothing committed) when storage is unavailable.
+        With offsets in the database, that transaction first reads (and locks) the stored
+        next offsets of the batch's partitions, so the records below them are duplicates,
+        and ends by storing the batch's next offsets. Raises TransientError (nothing
+        committed) when storage is unavailable.
         """
-        decision = decide_batch(
-            records,
-            max_message_bytes=self.max_message_bytes,
-            now=self.clock(),
-            max_future_skew=self.max_future_skew,
-        )
+        now = self.clock()
+        refused: dict[str, Rejection] = {}
+        while True:
+            try:
+                decision, fates = self._write_batch(records, now, refused)
+                break
+            except StorageRejected as exc:
+                found = self._refused(self._plans(records, now, {}, refused))
+                if not found:
+                    raise TransientError(
+                        f"the database refused the batch but no record of it alone: {exc}"
+                    ) from exc
+                refused |= found
         outcomes = decision.decided
-        for code, fate in self._write(list(decision.candidates.values())).items():
-            candidate = decision.candidates[code]
-            record = records[candidate.index]
+        updates = decision.updates()
+        for index, fate in fates.items():
             if isinstance(fate, Rejection):
-                outcomes[candidate.index] = RecordOutcome(
-                    record, Outcome.REJECTED, update=candidate.update, rejection=fate
+                outcome = RecordOutcome(
+                    records[index], Outcome.REJECTED, update=updates[index], rejection=fate
                 )
             else:
-                outcomes[candidate.index] = RecordOutcome(record, fate, update=candidate.update)
-
+                outcome = RecordOutcome(records[index], fate, update=updates[index])
+            outcomes[index] = outcome
         final = [outcome for outcome in outcomes if outcome is not None]
         assert len(final) == len(records), "every record gets exactly one outcome"
         return BatchReport(final, Summary.of(final))
 
-    def _write(self, candidates: list[Candidate]) -> dict[str, Outcome | Rejection]:
-        """Write the candidates in one transaction; when the database refuses a record's data,
-        split the batch until that record is isolated, and reject only it."""
-        if not candidates:
+    def _decide(
+        self, records: Sequence[Record], now: datetime, positions: dict[Partition, int]
+    ) -> Decision:
+        return decide_batch(
+            records,
+            max_message_bytes=self.max_message_bytes,
+            now=now,
+            max_future_skew=self.max_future_skew,
+            positions=positions,
+            deltas_allowed=self.deltas_allowed,
+        )
+
+    def _plans(
+        self,
+        records: Sequence[Record],
+        now: datetime,
+        positions: dict[Partition, int],
+        refused: dict[str, Rejection],
+    ) -> list[ProductPlan]:
+        plans = self._decide(records, now, positions).plans
+        return [plan for code, plan in plans.items() if code not in refused]
+
+    def _write_batch(
+        self, records: Sequence[Record], now: datetime, refused: dict[str, Rejection]
+    ) -> tuple[Decision, dict[int, Fate]]:
+        """One transaction: the positions, the plans' writes, the new positions."""
+        with self.uow as uow:
+            positions: dict[Partition, int] = {}
+            if self.offsets_group is not None:
+                partitions = {(record.topic, record.partition) for record in records}
+                positions = uow.offsets.positions(self.offsets_group, partitions)
+            decision = self._decide(records, now, positions)
+            fates: dict[int, Fate] = {}
+            writable = []
+            for code, plan in decision.plans.items():
+                if code in refused:
+                    fates |= _all_refused(plan, refused[code])
+                else:
+                    writable.append(plan)
+            fates |= self._write_plans(uow, writable)
+            if self.offsets_group is not None:
+                uow.offsets.advance(self.offsets_group, next_positions(records))
+            uow.commit()
+        return decision, fates
+
+    def _refused(self, plans: list[ProductPlan]) -> dict[str, Rejection]:
+        """Which plans the database refuses: written in transactions that are rolled back,
+        halving until each refused one is alone."""
+        if not plans:
             return {}
         try:
-            return self._write_once(candidates)
+            with self.uow as uow:
+                self._write_plans(uow, plans)
+            return {}
         except StorageRejected as exc:
-            if len(candidates) == 1:
-                update = candidates[0].update
+            if len(plans) == 1:
                 error = str(exc) or type(exc).__name__
-                return {update.product_code: Rejection(RejectionReason.STORAGE_REJECTED, error)}
-        middle = len(candidates) // 2
-        return self._write(candidates[:middle]) | self._write(candidates[middle:])
+                return {plans[0].code: Rejection(RejectionReason.STORAGE_REJECTED, error)}
+        middle = len(plans) // 2
+        return self._refused(plans[:middle]) | self._refused(plans[middle:])
 
-    def _write_once(self, candidates: list[Candidate]) -> dict[str, Outcome | Rejection]:
-        """One transaction: the unknown-product policy, then the conditional bulk apply."""
-        fates: dict[str, Outcome | Rejection] = {}
-        with self.uow as uow:
-            if self.unknown_products == "create":
-                codes = [candidate.update.product_code for candidate in candidates]
-                missing = set(codes) - uow.products.known_codes(codes)
-                if missing:
-                    uow.products.add([Product(code=code, name=code) for code in sorted(missing)])
-            result = uow.products.apply([candidate.change() for candidate in candidates])
-            uow.commit()
-        for code in result.unknown:
-            fates[code] = Rejection(
-                RejectionReason.UNKNOWN_PRODUCT, f"no product with code {code!r}"
-            )
-        fates.update(dict.fromkeys(result.applied, Outcome.APPLIED))
-        fates.update(dict.fromkeys(result.stale, Outcome.STALE))
+    def _write_plans(self, uow: UnitOfWork, plans: list[ProductPlan]) -> dict[int, Fate]:
+        """The unknown-product policy, then one conditional bulk statement for every plan's
+        first change; a second for the deltas of the products that also had a count; one
+        per delta only for the products whose deltas would dip below 0."""
+        if not plans:
+            return {}
+        if self.unknown_products == "create":
+            codes = [plan.code for plan in plans]
+            missing = set(codes) - uow.products.known_codes(codes)
+            if missing:
+                uow.products.add([Product(code=code, name=code) for code in sorted(missing)])
+        fates: dict[int, Fate] = {}
+        first = uow.products.apply([plan.first_change() for plan in plans])
+        dipping: list[tuple[str, list[Candidate]]] = []
+        mixed: list[tuple[str, list[Candidate]]] = []
+        for plan in plans:
+            if plan.code in first.unknown:
+                fates |= _all_refused(plan, _unknown(plan.code))
+            elif plan.base is None:
+                if plan.code in first.applied:
+                    fates |= dict.fromkeys((d.index for d in plan.after), Outcome.APPLIED)
+                else:
+                    dipping.append((plan.code, plan.after))
+            elif plan.code in first.applied:
+                fates[plan.base.index] = Outcome.APPLIED
+                fates |= dict.fromkeys((d.index for d in plan.before), Outcome.SUPERSEDED)
+                if plan.after:
+                    mixed.append((plan.code, plan.after))
+            else:
+                fates[plan.base.index] = Outcome.STALE
+                if plan.before or plan.after:
+                    mixed.append((plan.code, plan.before + plan.after))
+        if mixed:
+            second = uow.products.apply([relative_change(code, ds) for code, ds in mixed])
+            for code, deltas in mixed:
+                if code in second.applied:
+                    fates |= dict.fromkeys((d.index for d in deltas), Outcome.APPLIED)
+                else:
+                    dipping.append((code, deltas))
+        for code, deltas in dipping:
+            fates |= self._one_by_one(uow, code, deltas)
+        return fates
+
+    def _one_by_one(self, uow: UnitOfWork, code: str, deltas: list[Candidate]) -> dict[int, Fate]:
+        """Deltas whose sum would dip below 0: each alone, in order; those that would take
+        the count below 0 are rejected, the others applied."""
+        fates: dict[int, Fate] = {}
+        for delta in deltas:
+            result = uow.products.apply([relative_change(code, [delta])])
+            if code in result.applied:
+                fates[delta.index] = Outcome.APPLIED
+            else:
+                fates[delta.index] = Rejection(
+                    RejectionReason.NEGATIVE_STOCK,
+                    f"inventory_delta {delta.delta} would take the count of {code!r} below 0",
+                )
         return fates
 
     def stock_status(self, product_code: str) -> StockStatus:
@@ -183,3 +236,17 @@ class InventoryService:
         if product is None:
             raise UnknownProduct(product_code)
         return StockStatus.of(product.code, product.inventory_count, self.low_stock_threshold)
+
+
+def _unknown(code: str) -> Rejection:
+    return Rejection(RejectionReason.UNKNOWN_PRODUCT, f"no product with code {code!r}")
+
+
+def _all_refused(plan: ProductPlan, rejection: Rejection) -> dict[int, Fate]:
+    """A plan that cannot be written: its count and the deltas after it are rejected (their
+    dead letters replay it whole); the deltas before the count are superseded by it."""
+    fates: dict[int, Fate] = dict.fromkeys((d.index for d in plan.after), rejection)
+    if plan.base is not None:
+        fates[plan.base.index] = rejection
+        fates |= dict.fromkeys((d.index for d in plan.before), Outcome.SUPERSEDED)
+    return fates

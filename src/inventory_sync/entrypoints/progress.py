@@ -29,7 +29,8 @@ def progress_line(totals: Summary, records_per_s: float, lag: dict[int, int]) ->
     return (
         f"records {totals.records:,} · applied {totals.applied:,} · stale {totals.stale:,} · "
         f"superseded {totals.superseded:,} · rejected {totals.rejected:,} · "
-        f"{records_per_s:,.0f} rec/s · lag {lag_text}"
+        + (f"duplicate {totals.duplicate:,} · " if totals.duplicate else "")
+        + f"{records_per_s:,.0f} rec/s · lag {lag_text}"
     )
 
 

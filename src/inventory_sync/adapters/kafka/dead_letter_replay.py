@@ -15,12 +15,19 @@ from inventory_sync.domain.errors import InventorySyncError
 from inventory_sync.domain.rules import RejectionReason
 
 FIXABLE_REASONS = frozenset(
-    {RejectionReason.UNKNOWN_PRODUCT.value, RejectionReason.STORAGE_REJECTED.value}
+    {
+        RejectionReason.UNKNOWN_PRODUCT.value,
+        RejectionReason.STORAGE_REJECTED.value,
+        RejectionReason.DELTA_NEEDS_DATABASE_OFFSETS.value,
+    }
 )
 """What replay sends when no reason is named: the rejections that can succeed once their cause
-is fixed (the product added, the table or the data put right). The others cannot succeed as
-they are (malformed_json, invalid_payload), or only after a setting or a clock is changed
-(too_large, from_the_future): replay sends them only when named."""
+is fixed (the product added, the table or the data put right, offset_storage = database set).
+The others cannot succeed as they are (malformed_json, invalid_payload), or only after a
+setting or a clock is changed (too_large, from_the_future), or need a person to decide
+(negative_stock: a sale the stock did not cover; sent again once the stock is put right, it
+would count the sale twice if the correction already did): replay sends them only when
+named."""
 
 METADATA_LIMIT = 4_000
 """Bytes of positions a commit may carry: under the broker's default offset.metadata.max.bytes

@@ -12,8 +12,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from inventory_sync.adapters.kafka import Overrides
-from inventory_sync.adapters.kafka.offsets import PendingOffsets, describe_partitions
+from inventory_sync.adapters.kafka.offsets import Partition, PendingOffsets, describe_partitions
 from inventory_sync.adapters.kafka.reachability import Reachability
+from inventory_sync.domain.ports import StoredPositions
 from inventory_sync.settings import Settings
 
 log = logging.getLogger("inventory_sync.kafka")
@@ -29,8 +30,10 @@ class GroupMember:
         topic: str | None = None,
         group_id: str | None = None,
         overrides: Overrides = None,
+        stored_positions: StoredPositions | None = None,
     ) -> None:
         self.topic = topic or settings.topic
+        self._stored_positions = stored_positions
         self.group_id = group_id or settings.group_id
         self._settings = settings
         self._config: dict[str, Any] = {
@@ -93,6 +96,27 @@ class GroupMember:
 
     def _close_client(self, consumer: Any) -> None:
         raise NotImplementedError
+
+    def _positions_to_seek(self, partitions: Iterable[Any]) -> dict[Partition, int]:
+        """offset_storage = database: the stored next offsets of newly assigned partitions,
+        to seek to ({} otherwise). Should the database not answer, the partitions start from
+        Kafka's committed offsets, which are never ahead of the stored ones: the records
+        between are then recognised as duplicates in the transaction, so none applies twice."""
+        if self._stored_positions is None:
+            return {}
+        wanted = [(tp.topic, tp.partition) for tp in partitions]
+        if not wanted:
+            return {}
+        try:
+            positions = self._stored_positions(wanted)
+        except Exception as exc:
+            log.warning("stored offsets unknown, starting from Kafka's committed ones: %s", exc)
+            return {}
+        if positions:
+            shown = ", ".join(f"{t}[{p}]@{o}" for (t, p), o in sorted(positions.items()))
+            log.info("seeking to the offsets stored with the writes: %s", shown)
+            self._pending.adopt(positions)
+        return positions
 
     def _revoked(self, partitions: Iterable[Any]) -> None:
         """Partitions given up in a rebalance: their next owner commits them."""

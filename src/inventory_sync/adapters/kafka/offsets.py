@@ -8,20 +8,14 @@ import logging
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
+from inventory_sync.domain.decisions import next_positions
 from inventory_sync.domain.model import Record
 
 log = logging.getLogger("inventory_sync.kafka")
 
 
-def next_offsets(records: Sequence[Record]) -> dict[tuple[str, int], int]:
-    """(topic, partition) -> the offset to commit after these records, in any order."""
-    highest: dict[tuple[str, int], int] = {}
-    for record in records:
-        where = (record.topic, record.partition)
-        if record.offset >= highest.get(where, -1):
-            highest[where] = record.offset
-    return {where: offset + 1 for where, offset in highest.items()}
-
+next_offsets = next_positions
+"""(topic, partition) -> the offset to commit after these records, in any order."""
 
 Partition = tuple[str, int]
 """(topic, partition): how both clients' partitions are named here."""
@@ -65,6 +59,14 @@ class PendingOffsets:
         self._next.clear()
         self.due = False
         return offsets
+
+    def adopt(self, positions: Mapping[Partition, int]) -> None:
+        """Offsets stored with the writes, sought to on assignment: committed to Kafka too
+        (with the next commit), so that lag tools see them even if nothing follows."""
+        for where, offset in positions.items():
+            self._next[where] = max(self._next.get(where, offset), offset)
+        if positions:
+            self.due = True
 
     def forget(self, partitions: Iterable[Partition]) -> None:
         """Partitions that moved away: their next owner commits them, never this member."""

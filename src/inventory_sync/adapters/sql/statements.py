@@ -43,7 +43,8 @@ class _BatchParameters(Protocol):
     def codes(self, codes: Collection[str]) -> Params: ...
 
     def changes_source(self) -> sa.FromClause:
-        """A FROM item with columns code, count and at: the rows of the batch."""
+        """A FROM item with columns code, count (null for a relative change), at, delta and
+        low: the rows of the batch."""
         ...
 
     def changes(self, changes: Sequence[StockChange]) -> Params: ...
@@ -64,12 +65,20 @@ class _PostgresJson:
             sa.column("code", sa.Text),
             sa.column("count", sa.BigInteger),
             sa.column("at", sa.DateTime(timezone=True)),
+            sa.column("delta", sa.BigInteger),
+            sa.column("low", sa.BigInteger),
         )
         return typed.render_derived(name="v", with_types=True)
 
     def changes(self, changes: Sequence[StockChange]) -> Params:
         rows = [
-            {"code": c.product_code, "count": c.inventory_count, "at": as_utc(c.at).isoformat()}
+            {
+                "code": c.product_code,
+                "count": c.inventory_count,
+                "at": as_utc(c.at).isoformat(),
+                "delta": c.delta,
+                "low": c.low,
+            }
             for c in changes
         ]
         return {"changes": json.dumps(rows)}
@@ -85,7 +94,7 @@ class _SqliteJson:
 
     def changes_source(self) -> sa.FromClause:
         each = sa.func.json_each(sa.bindparam("changes", type_=sa.Text)).table_valued("value")
-        fields = ("code", "count", "at")
+        fields = ("code", "count", "at", "delta", "low")
         extracted = [
             sa.func.json_extract(each.c.value, f"$[{index}]").label(field)
             for index, field in enumerate(fields)
@@ -93,7 +102,9 @@ class _SqliteJson:
         return sa.select(*extracted).subquery("v")
 
     def changes(self, changes: Sequence[StockChange]) -> Params:
-        rows = [[c.product_code, c.inventory_count, sqlite_text(c.at)] for c in changes]
+        rows = [
+            [c.product_code, c.inventory_count, sqlite_text(c.at), c.delta, c.low] for c in changes
+        ]
         return {"changes": json.dumps(rows)}
 
 
@@ -155,12 +166,19 @@ def statements_for(mapping: TableMapping, dialect: str) -> Statements:
 
 
 def _conditional_update(c: ProductColumns, v: sa.FromClause) -> sa.Executable:
-    """UPDATE ... FROM the batch, the stale guard in the WHERE, RETURNING the codes written."""
-    values: dict[sa.ColumnClause[Any], Any] = {c.count: v.c.count}
-    where = [c.code == v.c.code]
+    """UPDATE ... FROM the batch, RETURNING the codes written. An absolute change sets the
+    count, the stale guard in the WHERE; a relative one adds its delta where the count never
+    dips below 0 (stored + low >= 0) and moves the time forward only."""
+    relative = v.c.count.is_(None)
+    values: dict[sa.ColumnClause[Any], Any] = {
+        c.count: sa.case((relative, c.count + v.c.delta), else_=v.c.count)
+    }
+    where = [c.code == v.c.code, sa.or_(~relative, c.count + v.c.low >= 0)]
     if c.updated_at is not None:
-        values[c.updated_at] = v.c.at
-        where.append(sa.or_(c.updated_at.is_(None), c.updated_at <= v.c.at))
+        values[c.updated_at] = sa.case(
+            (sa.and_(relative, c.updated_at > v.c.at), c.updated_at), else_=v.c.at
+        )
+        where.append(sa.or_(relative, c.updated_at.is_(None), c.updated_at <= v.c.at))
     if c.touched is not None:
         values[c.touched] = sa.func.now()
     return sa.update(c.table).where(*where).values(values).returning(c.code)

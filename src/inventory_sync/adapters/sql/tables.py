@@ -1,4 +1,5 @@
-"""The owned `products` table, and the mapping that points the repository at a shop's own table."""
+"""The owned tables (`products`, `inventory_sync_offsets`), and the mapping that points the
+repository at a shop's own table."""
 
 from __future__ import annotations
 
@@ -53,6 +54,19 @@ products = sa.Table(
     sa.UniqueConstraint("code", name="uq_products_code"),
     sa.CheckConstraint("inventory_count >= 0", name="ck_products_inventory_count_not_negative"),
 )
+
+
+offsets = sa.Table(
+    "inventory_sync_offsets",
+    metadata,
+    sa.Column("group_id", sa.String(255), primary_key=True),
+    sa.Column("topic", sa.String(255), primary_key=True),
+    sa.Column("partition", sa.Integer, primary_key=True),
+    sa.Column("next_offset", sa.BigInteger, nullable=True),
+    sa.Column("updated_at", UtcDateTime, nullable=False, server_default=sa.func.now()),
+)
+"""offset_storage = database: per consumer group and partition, the next offset to apply,
+written in the transaction of the writes. Always owned, also beside a shop's own table."""
 
 
 @dataclass(frozen=True, slots=True)

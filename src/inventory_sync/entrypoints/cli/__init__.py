@@ -17,6 +17,7 @@ from inventory_sync.entrypoints.cli import (
     consume,
     dead_letters,
     messaging,
+    offsets,
     web,
 )
 from inventory_sync.entrypoints.cli.errors import ErrorHandlingGroup
@@ -113,6 +114,18 @@ topics_app.command("create")(messaging.create_topics)
 app.add_typer(dlq_app, name="dlq")
 dlq_app.command("show")(dead_letters.show_dead_letters)
 dlq_app.command("replay")(dead_letters.replay_dead_letters)
+offsets_app = _typer(
+    """Where the consumer group is: stored with the writes and committed to Kafka.
+
+    \b
+    Examples:
+      inventory-sync offsets show
+      inventory-sync offsets reset --to-earliest
+    """
+)
+app.add_typer(offsets_app, name="offsets")
+offsets_app.command("show")(offsets.show_offsets)
+offsets_app.command("reset")(offsets.reset_offsets)
 app.add_typer(config_app, name="config")
 config_app.command("show")(admin.show_config)
 

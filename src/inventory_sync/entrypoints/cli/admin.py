@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from inventory_sync.entrypoints.cli.errors import BadUsage, describe
+from inventory_sync.entrypoints.cli.errors import describe
 from inventory_sync.entrypoints.cli.state import state_of
 
 if TYPE_CHECKING:
@@ -19,8 +19,9 @@ if TYPE_CHECKING:
 def upgrade_database(ctx: typer.Context) -> None:
     """Create or upgrade the database schema.
 
-    Creates the products table or upgrades it to the newest schema; safe to repeat. A table
-    of the shop's own (setting products_table) is never touched.
+    Creates the products table and inventory-sync's own tables (the stored offsets), or
+    upgrades them to the newest schema; safe to repeat. A table of the shop's own (setting
+    products_table) is never touched: beside it only inventory-sync's own tables are created.
 
     \b
     Examples:
@@ -32,13 +33,14 @@ def upgrade_database(ctx: typer.Context) -> None:
 
     state = state_of(ctx)
     settings = state.settings()
-    if not state.container().mapping().owned:
-        raise BadUsage(
-            f"setting products_table is {settings.products_table!r}, the shop's own table: "
-            "db upgrade manages only the owned 'products' table"
-        )
-    applied = upgrade(state.container().engine())
+    owned = state.container().mapping().owned
+    applied = upgrade(state.container().engine(), products=owned)
     where = mask_url_password(settings.database_url)
+    if not owned:
+        typer.echo(
+            f"products_table is {settings.products_table!r}, the shop's own table: left "
+            "untouched; only inventory-sync's own tables (inventory_sync_offsets) are managed"
+        )
     if applied:
         typer.echo(f"upgraded the schema of {where}: applied {', '.join(applied)}")
     else:

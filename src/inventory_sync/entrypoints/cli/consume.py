@@ -115,7 +115,10 @@ def apply(
     source = JsonLinesSource(file)
     kept = InMemoryDeadLetterSink()
     sink: DeadLetterSink = JsonLinesDeadLetterWriter(rejects) if rejects is not None else kept
-    worker = container.worker(source=source, dead_letters=sink)
+    # A file is not a topic: no positions are stored for it, and its deltas apply each time
+    # the file is applied.
+    service = container.service(offsets_group=None, deltas_allowed=True)
+    worker = container.worker(source=source, dead_letters=sink, service=service)
     try:
         summary = worker.run(idle_timeout_s=0)
     finally:
@@ -191,6 +194,7 @@ def print_summary(summary: Summary, json_output: bool, verb: str) -> None:
         f"{verb} {summary.records} records: {summary.applied} applied, {summary.stale} stale, "
         f"{summary.superseded} superseded, {summary.rejected} rejected"
         + (f" ({reasons})" if reasons else "")
+        + (f", {summary.duplicate} duplicate" if summary.duplicate else "")
     )
 
 

@@ -95,13 +95,15 @@ def replay_dead_letters(
     """Send pending dead letters back to the topic, once their cause is fixed.
 
     By default only those that can succeed once their cause is fixed: unknown_product (add
-    the product) and storage_rejected (put the table or the data right). Name others with
+    the product), storage_rejected (put the table or the data right) and
+    delta_needs_database_offsets (set offset_storage = database). Name others with
     --reason: from_the_future once the producer's clock is right, too_large once
-    max_message_bytes is raised. Each goes back as the original record, with its original
-    timestamp. Replay remembers what it sent (in the consumer group GROUP_ID.dlq-replay), so
-    replaying again sends nothing twice; a letter passed over because its reason or product
-    was not chosen stays pending for a later replay that chooses it. A letter cut to fit the
-    dead-letter topic is never sent: it is not the original.
+    max_message_bytes is raised, negative_stock once someone has decided it should count.
+    Each goes back as the original record, with its original timestamp. Replay remembers
+    what it sent (in the consumer group GROUP_ID.dlq-replay), so replaying again sends
+    nothing twice; a letter passed over because its reason or product was not chosen stays
+    pending for a later replay that chooses it. A letter cut to fit the dead-letter topic is
+    never sent: it is not the original.
 
     \b
     Examples:
@@ -152,6 +154,7 @@ _REPLAYED_ONLY_WHEN_NAMED = {
     "invalid_payload": "cannot succeed as it is",
     "too_large": "can succeed only once max_message_bytes is raised",
     "from_the_future": "can succeed only once the producer's clock is right",
+    "negative_stock": "needs the stock put right first, and then may count the event twice",
 }
 
 

@@ -208,11 +208,15 @@ class ConfluentRecordSource(GroupMember):
         log_client_error(error)
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        """Assign, then pause or resume what came: librdkafka pauses only assigned partitions,
+        """Assign (at the stored offsets, with offset_storage = database), then pause or
+        resume what came: librdkafka pauses only assigned partitions,
         and keeps a partition paused that was revoked while paused, even once reassigned."""
         log.info("assigned %s", describe_partitions(partitions))
         if not partitions:
             return
+        stored = self._positions_to_seek(partitions)
+        for tp in partitions:
+            tp.offset = stored.get((tp.topic, tp.partition), tp.offset)
         if self._cooperative:
             consumer.incremental_assign(partitions)
         else:

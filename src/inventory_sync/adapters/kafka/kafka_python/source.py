@@ -224,13 +224,18 @@ class KafkaRecordSource(GroupMember):
     def _on_assigned(self, assigned: Iterable[Any]) -> None:
         assigned = list(assigned)
         log.info("assigned %s", describe_partitions(assigned))
+        consumer = self._consumer
+        if consumer is not None:
+            for (topic, partition), offset in self._positions_to_seek(assigned).items():
+                consumer.seek(TopicPartition(topic, partition), offset)
         with self._lock:
             if self._paused and assigned and self._consumer is not None:
                 self._consumer.pause(*assigned)
 
 
 class _RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Logs assignments and keeps newly assigned partitions paused while the source is paused.
+    """Logs assignments, seeks them to the stored offsets (offset_storage = database) and keeps
+    newly assigned partitions paused while the source is paused.
 
     kafka-python calls it on its IO thread.
     """
