@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
 import importlib.util
 import logging
 import os
 import re
-import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -22,16 +20,17 @@ from pydantic_settings import (
 )
 
 from inventory_sync.domain.errors import SettingsError
+from inventory_sync.masking import SECRET_MASK, mask_url_password, read_secret, url_passwords
+from inventory_sync.settings_checks import (
+    check_toml,
+    first_problem,
+    warn_unknown_variables,
+)
 
-__all__ = ["Settings", "SettingsError", "mask_url_password"]
+__all__ = ["SECRET_MASK", "Settings", "SettingsError", "mask_url_password", "url_passwords"]
 
 CONFIG_ENV = "INVENTORY_SYNC_CONFIG"
-ENV_PREFIX = "INVENTORY_SYNC_"
-SECRET_MASK = "**********"
 SECRETS_DIR_ENV = "INVENTORY_SYNC_SECRETS_DIR"
-NOT_SETTINGS = ("CONFIG", "TEST_", "KAFKA_", "PG_", "DEMO_", "BENCH_", "SECRETS_DIR")
-"""Variables with the prefix that are not settings: the config file, the test and local
-service scripts' own."""
 
 NonEmpty = Annotated[str, Field(min_length=1)]
 
@@ -159,14 +158,14 @@ class Settings(BaseSettings):
             return self
         if self.sasl_password is not None:
             raise ValueError("give sasl_password or sasl_password_file, not both")
-        self.sasl_password = SecretStr(_read_secret(path))
+        self.sasl_password = SecretStr(read_secret(path))
         return self
 
     @field_validator("sasl_password_file")
     @classmethod
     def _readable(cls, value: Path | None) -> Path | None:
         if value is not None:
-            _read_secret(value)
+            read_secret(value)
         return value
 
     @field_validator("max_future_skew", mode="before")
@@ -190,13 +189,13 @@ class Settings(BaseSettings):
         if path and not Path(path).is_file():
             raise FileNotFoundError(f"config file not found: {path}")
         if path:
-            _check_toml(Path(path))
-        _warn_unknown_variables()
+            check_toml(Path(path))
+        warn_unknown_variables([name.upper() for name in Settings.model_fields])
         _toml_file.path = Path(path) if path else None
         try:
             return cls(**given)
         except ValidationError as exc:
-            raise SettingsError(_first_problem(exc)) from exc
+            raise SettingsError(first_problem(exc)) from exc
         finally:
             _toml_file.path = None
 
@@ -246,97 +245,6 @@ class Settings(BaseSettings):
                 shown[name] = SECRET_MASK if shown[name] is not None else None
         shown["database_url"] = mask_url_password(self.database_url)
         return shown
-
-
-def _first_problem(exc: ValidationError) -> str:
-    """ "setting batch_size: Input should be greater than 0 (and 2 more)": the first of a
-    validation's errors, naming the setting."""
-    errors = exc.errors(include_url=False, include_input=False)
-    first = errors[0]
-    message = str(first["msg"]).removeprefix("Value error, ")
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    if not first["loc"]:  # a rule across settings: its message names them
-        return f"settings: {message}{more}"
-    name = ".".join(str(part) for part in first["loc"])
-    return f"setting {name}: {message}{more}"
-
-
-def _read_secret(path: Path) -> str:
-    """A secret file's text without its trailing newline; ValueError naming the file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise ValueError(f"cannot read {path}: {reason}") from None
-    return text.removesuffix("\n").removesuffix("\r")
-
-
-def _check_toml(path: Path) -> None:
-    """A config file that is not TOML fails here with its name, line and column."""
-    try:
-        tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"config file {path}: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SettingsError(f"config file {path}: {exc}") from None
-
-
-def _warn_unknown_variables() -> None:
-    """An INVENTORY_SYNC_* variable that names no setting is a typo: say so, with the
-    nearest name, instead of ignoring it."""
-    names = [name.upper() for name in Settings.model_fields]
-    for variable in sorted(os.environ):
-        if not variable.startswith(ENV_PREFIX):
-            continue
-        name = variable[len(ENV_PREFIX) :]
-        if name in names or name.startswith(NOT_SETTINGS):
-            continue
-        nearest = difflib.get_close_matches(name, names, n=1)
-        hint = f"; did you mean {ENV_PREFIX}{nearest[0]}?" if nearest else ""
-        log.warning("%s names no setting and is ignored%s", variable, hint)
-
-
-_QUERY_PASSWORD = re.compile(r"(?i)([?&;](?:ssl)?(?:password|passwd|pwd)=)([^&;#]*)")
-
-
-def mask_url_password(url: str) -> str:
-    """Every password a database URL can carry, masked, whether or not the URL parses:
-    postgresql://user:secret@host/db -> postgresql://user:**********@host/db, and likewise
-    ://:secret@host, user:secret@host (no scheme), a password holding @ ? # or /, and
-    ?password=secret (or sslpassword, the client key's)."""
-    url = _QUERY_PASSWORD.sub(rf"\g<1>{SECRET_MASK}", url)
-    split = _split_userinfo(url)
-    if split is None:
-        return url
-    head, user, _, tail = split
-    return f"{head}{user}:{SECRET_MASK}{tail}"
-
-
-def url_passwords(url: str) -> list[str]:
-    """The passwords in a database URL as written and percent-decoded (for the log filter)."""
-    from urllib.parse import unquote
-
-    found = [match.group(2) for match in _QUERY_PASSWORD.finditer(url)]
-    split = _split_userinfo(_QUERY_PASSWORD.sub("", url))
-    if split is not None:
-        found.append(split[2])
-    return [p for p in {*found, *map(unquote, found)} if p]
-
-
-def _split_userinfo(url: str) -> tuple[str, str, str, str] | None:
-    """(scheme://, user, password, @rest) of a URL with a password before its last @; the
-    password runs to that @, so one holding ? # / or @ is masked whole (if the query holds an
-    @ too, more is masked than need be, never less)."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        scheme, rest = "", url
-    at = rest.rfind("@")
-    if at < 0:
-        return None
-    user, colon, password = rest[:at].partition(":")
-    if not colon or any(c in user for c in "/?#"):
-        return None
-    return f"{scheme}{sep}", user, password, rest[at:]
 
 
 class _TomlFile:

@@ -19,7 +19,7 @@ import pytest
 from inventory_sync.domain.errors import TransientError
 from inventory_sync.domain.model import Record
 from inventory_sync.domain.ports import DeadLetter, DeadLetterSink
-from inventory_sync.domain.rules import Rejection, RejectionReason
+from inventory_sync.domain.rejections import Rejection, RejectionReason
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

@@ -34,7 +34,7 @@ from inventory_sync.application.worker import Backoff, Worker
 from inventory_sync.domain.errors import TransientError
 from inventory_sync.domain.model import Product, Record, StockChange
 from inventory_sync.domain.ports import ApplyResult, DeadLetter
-from inventory_sync.domain.rules import Rejection, RejectionReason
+from inventory_sync.domain.rejections import Rejection, RejectionReason
 from inventory_sync.domain.services import BatchReport, InventoryService
 from inventory_sync.settings import Settings
 from tests.integration.kafka_support import (

@@ -23,7 +23,7 @@ from inventory_sync.container import (
 from inventory_sync.domain.errors import TransientError
 from inventory_sync.domain.model import Record
 from inventory_sync.domain.ports import DeadLetter
-from inventory_sync.domain.rules import Rejection, RejectionReason
+from inventory_sync.domain.rejections import Rejection, RejectionReason
 from inventory_sync.settings import Settings
 
 SECURE = Settings(

@@ -34,7 +34,7 @@ from inventory_sync.adapters.kafka.dead_letter_headers import (
 from inventory_sync.domain.errors import PermanentFault
 from inventory_sync.domain.model import Record
 from inventory_sync.domain.ports import DeadLetter
-from inventory_sync.domain.rules import Rejection, RejectionReason
+from inventory_sync.domain.rejections import Rejection, RejectionReason
 
 OWN = (REASON, ERROR, ORIGINAL_TOPIC, ORIGINAL_PARTITION, ORIGINAL_OFFSET, ORIGINAL_TIMESTAMP)
 AT = datetime(2026, 1, 1, tzinfo=UTC)

@@ -5,10 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 from inventory_sync.domain.outcomes import Outcome
-from inventory_sync.domain.rules import Rejection, decode_update
+from inventory_sync.domain.rejections import Rejection
+from inventory_sync.domain.rules import Candidate, Decision, decode_update
 from inventory_sync.domain.services import decide_batch
 
 from .helpers import T0, at, event, records
+
+
+def bases(decision: Decision) -> dict[str, Candidate]:
+    """The absolute count to write per product code (products that have one)."""
+    return {code: plan.base for code, plan in decision.plans.items() if plan.base is not None}
+
 
 LIMITS = {"max_message_bytes": 65_536, "now": T0, "max_future_skew": timedelta(minutes=5)}
 
@@ -24,7 +31,7 @@ def test_a_batch_is_decided_without_storage_newest_update_per_product_is_the_can
 
     decision = decide_batch(batch, **LIMITS)  # type: ignore[arg-type]
 
-    assert {code: c.update.inventory_count for code, c in decision.candidates.items()} == {
+    assert {code: c.update.inventory_count for code, c in bases(decision).items()} == {
         "SKU-1": 2,
         "SKU-2": 3,
     }

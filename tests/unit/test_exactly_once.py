@@ -10,7 +10,7 @@ import pytest
 
 from inventory_sync.adapters.memory import InMemoryRepository, InMemoryUnitOfWork
 from inventory_sync.domain.model import Product, Record
-from inventory_sync.domain.rules import RejectionReason
+from inventory_sync.domain.rejections import RejectionReason
 from inventory_sync.domain.services import InventoryService, Outcome, decide_batch
 from inventory_sync.testing import InventoryHarness
 

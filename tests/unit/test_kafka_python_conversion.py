@@ -12,7 +12,7 @@ from inventory_sync.adapters.kafka.kafka_python.config import client_config
 from inventory_sync.adapters.kafka.records import records_of_kafka_python as to_records
 from inventory_sync.domain.model import Record
 from inventory_sync.domain.ports import DeadLetter
-from inventory_sync.domain.rules import Rejection, RejectionReason
+from inventory_sync.domain.rejections import Rejection, RejectionReason
 from inventory_sync.settings import Settings
 
 

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from inventory_sync.adapters.memory import InMemoryRepository, InMemoryUnitOfWork
 from inventory_sync.domain.model import Product
-from inventory_sync.domain.rules import DEFAULT_MAX_FUTURE_SKEW, RejectionReason
+from inventory_sync.domain.rejections import RejectionReason
+from inventory_sync.domain.rules import DEFAULT_MAX_FUTURE_SKEW
 from inventory_sync.domain.services import InventoryService, Outcome
 
 from .helpers import T0, at, event, records, service_with

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from inventory_sync.domain.rules import InventoryUpdate, Rejection, RejectionReason, decode_update
+from inventory_sync.domain.rejections import Rejection, RejectionReason
+from inventory_sync.domain.rules import InventoryUpdate, decode_update
 
 
 def valid(**fields: object) -> bytes:

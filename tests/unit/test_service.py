@@ -3,7 +3,7 @@
 import pytest
 
 from inventory_sync.domain.errors import TransientError, UnknownProduct
-from inventory_sync.domain.rules import RejectionReason
+from inventory_sync.domain.rejections import RejectionReason
 from inventory_sync.domain.services import Outcome
 
 from .helpers import at, event, records, service_with

@@ -59,6 +59,16 @@ class StockChange:
         return cls(product_code, None, at, running, low)
 
 
+def next_positions(records: Sequence[Record]) -> dict[tuple[str, int], int]:
+    """(topic, partition) -> the next offset after these records, in any order."""
+    highest: dict[tuple[str, int], int] = {}
+    for record in records:
+        where = (record.topic, record.partition)
+        if record.offset >= highest.get(where, -1):
+            highest[where] = record.offset
+    return {where: offset + 1 for where, offset in highest.items()}
+
+
 class StockLevel(StrEnum):
     OUT_OF_STOCK = "out_of_stock"
     LOW_STOCK = "low_stock"

@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from inventory_sync.domain.model import Record
 from inventory_sync.domain.ports import DeadLetter
-from inventory_sync.domain.rules import InventoryUpdate, Rejection
+from inventory_sync.domain.rejections import Rejection
+
+if TYPE_CHECKING:
+    from inventory_sync.domain.rules import InventoryUpdate
 
 
 class Outcome(StrEnum):

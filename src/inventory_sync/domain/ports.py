@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from inventory_sync.domain.model import Product, Record, StockChange
-from inventory_sync.domain.rules import Rejection
+from inventory_sync.domain.rejections import Rejection
 
 
 @dataclass(frozen=True, slots=True)

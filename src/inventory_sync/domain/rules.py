@@ -1,11 +1,16 @@
-"""The message contract: turn a record's value into an InventoryUpdate or a Rejection."""
+"""The rules: the message contract each record's value is decoded by (an InventoryUpdate or a
+Rejection), and decide_batch, what the rules make of a whole batch before anything is written.
+
+decide_batch is pure: it marks the duplicates below the stored positions, rejects what breaks
+a rule, and plans each product's writes (ProductPlan); the service writes the plans.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Annotated, Self
 
 from pydantic import (
@@ -18,11 +23,18 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from pydantic_core import ErrorDetails, PydanticCustomError, from_json
+from pydantic_core import PydanticCustomError
+
+from inventory_sync.domain import rejections
+from inventory_sync.domain.model import Record, StockChange
+from inventory_sync.domain.outcomes import Outcome, RecordOutcome
+from inventory_sync.domain.ports import Partition
+from inventory_sync.domain.rejections import Rejection, RejectionReason
 
 MAX_INVENTORY_COUNT = 2_147_483_647
 PRODUCT_CODE_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 
+Count = Annotated[int, Field(ge=0, le=MAX_INVENTORY_COUNT)]
 Delta = Annotated[int, Field(ge=-MAX_INVENTORY_COUNT, le=MAX_INVENTORY_COUNT)]
 ProductCode = Annotated[str, Field(min_length=1, max_length=64, pattern=PRODUCT_CODE_PATTERN)]
 
@@ -60,11 +72,9 @@ class InventoryUpdate(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
 
     product_code: ProductCode
-    inventory_count: Annotated[int, Field(ge=0, le=MAX_INVENTORY_COUNT)] | None = None
+    inventory_count: Count | None = None
     """The new count (an absolute event); exactly one of it and inventory_delta is given."""
-    inventory_delta: (
-        Annotated[int, Field(ge=-MAX_INVENTORY_COUNT, le=MAX_INVENTORY_COUNT)] | None
-    ) = None
+    inventory_delta: Delta | None = None
     """What changed (a relative event: -2 sold, +50 restocked), applied exactly once."""
     occurred_at: UtcTimestamp | None = None
     """Normalised to UTC by validation, so every later comparison or conversion is safe."""
@@ -93,31 +103,6 @@ class InventoryUpdate(BaseModel):
 DEFAULT_MAX_MESSAGE_BYTES = 65_536
 DEFAULT_MAX_FUTURE_SKEW = timedelta(minutes=5)
 
-# pydantic error types that mean "this is not a JSON object at all", not "a field is wrong".
-_NOT_AN_OBJECT = frozenset({"json_invalid", "model_type", "model_attributes_type", "json_type"})
-
-
-class RejectionReason(StrEnum):
-    MALFORMED_JSON = "malformed_json"
-    INVALID_PAYLOAD = "invalid_payload"
-    UNKNOWN_PRODUCT = "unknown_product"
-    TOO_LARGE = "too_large"
-    STORAGE_REJECTED = "storage_rejected"
-    FROM_THE_FUTURE = "from_the_future"
-    NEGATIVE_STOCK = "negative_stock"
-    """A delta that would take the count below 0."""
-    DELTA_NEEDS_DATABASE_OFFSETS = "delta_needs_database_offsets"
-    """A delta while offset_storage = kafka: only offsets stored with the writes apply it once."""
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    reason: RejectionReason
-    error: str
-    product_code: str | None = None
-    """What the value names, when it is a JSON object that breaks a rule (for logs)."""
-    event_id: str | None = None
-
 
 def decode_update(
     value: bytes | None, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
@@ -131,65 +116,150 @@ def decode_update(
     try:
         return InventoryUpdate.model_validate_json(value)
     except ValidationError as exc:
-        return _rejection_from(exc, value)
+        return rejections.invalid(exc, value)
     except (ValueError, RecursionError) as exc:
         return Rejection(RejectionReason.MALFORMED_JSON, str(exc))
 
 
-def _rejection_from(exc: ValidationError, value: bytes) -> Rejection:
-    errors = exc.errors(include_url=False, include_input=False)
-    top = errors[0]
-    if not top["loc"] and top["type"] in _NOT_AN_OBJECT:
-        return Rejection(RejectionReason.MALFORMED_JSON, _describe_top(top["type"], top["msg"]))
-    described = "; ".join(f"{_field(error)}: {error['msg']}" for error in errors)
-    code, event_id = _identify(value)
-    return Rejection(RejectionReason.INVALID_PAYLOAD, described, code, event_id)
+# -- a batch ------------------------------------------------------------------------------
 
 
-def _identify(value: bytes) -> tuple[str | None, str | None]:
-    """The product code and event id a JSON object names, if they are strings; parsed again
-    only for invalid payloads (valid JSON, so the parse succeeds)."""
-    try:
-        parsed = from_json(value)
-    except ValueError:
-        return None, None
-    if not isinstance(parsed, dict):
-        return None, None
-    code, event_id = parsed.get("product_code"), parsed.get("event_id")
-    return (
-        code if isinstance(code, str) else None,
-        event_id if isinstance(event_id, str) else None,
-    )
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A valid update of the batch, and where it came from."""
+
+    index: int
+    update: InventoryUpdate
+    at: datetime
+    offset: int
+
+    @property
+    def delta(self) -> int:
+        assert self.update.inventory_delta is not None, "an absolute update has no delta"
+        return self.update.inventory_delta
+
+    def change(self) -> StockChange:
+        """The absolute count to write."""
+        assert self.update.inventory_count is not None, "a relative update has no count"
+        return StockChange(self.update.product_code, self.update.inventory_count, self.at)
 
 
-def _describe_top(error_type: str, message: str) -> str:
-    if error_type == "json_invalid":
-        return message
-    return "value is not a JSON object"
+def relative_change(code: str, deltas: Sequence[Candidate]) -> StockChange:
+    """Deltas of one product, in offset order, as one change stamped with the newest time."""
+    return StockChange.relative(code, [d.delta for d in deltas], max(d.at for d in deltas))
 
 
-def _field(error: ErrorDetails) -> str:
-    """The field an error is about: its location, or the field a whole-object rule names."""
-    named = error.get("ctx", {}).get("field")
-    return ".".join(str(part) for part in error["loc"]) or (named or "value")
+@dataclass(slots=True)
+class ProductPlan:
+    """What one product's valid events in the batch come to: the newest absolute count, if
+    any (by time, ties to the highest offset), and the deltas before and after it in offset
+    order. A count includes what happened before it, so the deltas before it count only if
+    it turns out stale."""
+
+    code: str
+    base: Candidate | None = None
+    before: list[Candidate] = field(default_factory=list)
+    after: list[Candidate] = field(default_factory=list)
+    """The deltas after the base; every delta when there is no base."""
+
+    def first_change(self) -> StockChange:
+        """The write of the batch's first statement: the base, else the deltas."""
+        if self.base is not None:
+            return self.base.change()
+        return relative_change(self.code, self.after)
+
+    def add(self, candidate: Candidate) -> Candidate | None:
+        """Take one more valid update (in offset order); returns the one it supersedes."""
+        if candidate.update.relative:
+            self.after.append(candidate)
+            return None
+        current = self.base
+        if current is not None and (candidate.at, candidate.offset) < (current.at, current.offset):
+            return candidate
+        self.base = candidate
+        self.before.extend(self.after)
+        self.after = []
+        return current
 
 
-def from_the_future(
-    update: InventoryUpdate, at: datetime, now: datetime, max_future_skew: timedelta
+@dataclass(frozen=True, slots=True)
+class Decision:
+    decided: list[RecordOutcome | None]
+    """One slot per record: its outcome, or None for a record of a plan (its fate is the
+    write's)."""
+    plans: dict[str, ProductPlan]
+    """What to write, per product code."""
+
+    def updates(self) -> dict[int, InventoryUpdate]:
+        """The update of each record that belongs to a plan, by its index in the batch."""
+        return {
+            candidate.index: candidate.update
+            for plan in self.plans.values()
+            for candidate in (*plan.before, *plan.after, *([plan.base] if plan.base else []))
+        }
+
+
+def decide_batch(
+    records: Sequence[Record],
+    *,
+    max_message_bytes: int,
+    now: datetime,
+    max_future_skew: timedelta,
+    positions: Mapping[Partition, int] | None = None,
+    deltas_allowed: bool = True,
+) -> Decision:
+    """Mark as duplicates the records below their partition's stored next offset, reject what
+    breaks the rules, and plan each product's writes (the superseded counts are decided here)."""
+    decided: list[RecordOutcome | None] = [None] * len(records)
+    plans: dict[str, ProductPlan] = {}
+    stored = positions or {}
+    latest = now + max_future_skew
+    for index, record in enumerate(records):
+        if record.offset < stored.get((record.topic, record.partition), -1):
+            decided[index] = RecordOutcome(record, Outcome.DUPLICATE)
+            continue
+        decoded = decode_update(record.value, max_message_bytes)
+        if isinstance(decoded, Rejection):
+            decided[index] = RecordOutcome(record, Outcome.REJECTED, rejection=decoded)
+            continue
+        at = decoded.occurred_at or record.timestamp
+        refused = _refusal(decoded, at, latest, now, max_future_skew, deltas_allowed)
+        if refused is not None:
+            decided[index] = RecordOutcome(
+                record, Outcome.REJECTED, update=decoded, rejection=refused
+            )
+            continue
+        plan = plans.get(decoded.product_code)
+        if plan is None:
+            plan = plans[decoded.product_code] = ProductPlan(decoded.product_code)
+        loser = plan.add(Candidate(index, decoded, at, record.offset))
+        if loser is not None:
+            decided[loser.index] = RecordOutcome(
+                records[loser.index], Outcome.SUPERSEDED, update=loser.update
+            )
+    return Decision(decided, plans)
+
+
+def _refusal(  # noqa: PLR0917
+    update: InventoryUpdate,
+    at: datetime,
+    latest: datetime,
+    now: datetime,
+    max_future_skew: timedelta,
+    deltas_allowed: bool,
 ) -> Rejection | None:
-    """An update dated later than now + max_future_skew would make every correct event after
-    it stale until that time comes: one bad clock must not freeze a product."""
-    if at <= now + max_future_skew:
+    """A delta while deltas are not applied; an update dated after now + max_future_skew,
+    which would make every correct event after it stale until that time comes (one bad
+    clock must not freeze a product)."""
+    if update.relative and not deltas_allowed:
+        return Rejection(
+            RejectionReason.DELTA_NEEDS_DATABASE_OFFSETS,
+            rejections.DELTA_NEEDS_DATABASE_OFFSETS,
+            update.product_code,
+            update.event_id,
+        )
+    if at <= latest:
         return None
     which = "occurred_at" if update.occurred_at is not None else "the record timestamp"
-    error = (
-        f"{which} {at.isoformat()} is {_ahead(at - now)} ahead of this worker's clock "
-        f"(max_future_skew is {max_future_skew.total_seconds():g} s)"
-    )
-    return Rejection(RejectionReason.FROM_THE_FUTURE, error, update.product_code, update.event_id)
-
-
-def _ahead(delta: timedelta) -> str:
-    if delta.days >= 2:
-        return f"{delta.days} days"
-    return f"{delta.total_seconds():.0f} s"
+    code, event_id = update.product_code, update.event_id
+    return rejections.from_the_future(code, event_id, which, at, now, max_future_skew)

@@ -1,7 +1,7 @@
 """The use case: apply one batch of records to the product table, one outcome per record.
 
-decide_batch (decisions.py, pure: duplicates, decode, bound the future, plan per product),
-then InventoryService writes the plans in one transaction, with the batch's offsets when
+decide_batch (rules.py, pure: duplicates, decode, bound the future, plan per product), then
+InventoryService writes the plans in one transaction, with the batch's offsets when
 they are stored in the database, and reports every record.
 """
 
@@ -11,23 +11,19 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from inventory_sync.domain.decisions import (
+from inventory_sync.domain.errors import StorageRejected, TransientError, UnknownProduct
+from inventory_sync.domain.model import Product, Record, StockStatus, next_positions
+from inventory_sync.domain.outcomes import BatchReport, Outcome, RecordOutcome, Summary
+from inventory_sync.domain.ports import Partition, UnitOfWork
+from inventory_sync.domain.rejections import Rejection, RejectionReason
+from inventory_sync.domain.rules import (
+    DEFAULT_MAX_FUTURE_SKEW,
+    DEFAULT_MAX_MESSAGE_BYTES,
     Candidate,
     Decision,
     ProductPlan,
     decide_batch,
-    next_positions,
     relative_change,
-)
-from inventory_sync.domain.errors import StorageRejected, TransientError, UnknownProduct
-from inventory_sync.domain.model import Product, Record, StockStatus
-from inventory_sync.domain.outcomes import BatchReport, Outcome, RecordOutcome, Summary
-from inventory_sync.domain.ports import Partition, UnitOfWork
-from inventory_sync.domain.rules import (
-    DEFAULT_MAX_FUTURE_SKEW,
-    DEFAULT_MAX_MESSAGE_BYTES,
-    Rejection,
-    RejectionReason,
 )
 
 __all__ = [

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from inventory_sync.domain.errors import UnknownProduct
-from inventory_sync.domain.rules import RejectionReason
+from inventory_sync.domain.rejections import RejectionReason
 
 if TYPE_CHECKING:
     from inventory_sync.settings import Settings

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from inventory_sync.adapters.kafka.stored_letter import StoredLetter
 from inventory_sync.domain.errors import InventorySyncError
-from inventory_sync.domain.rules import RejectionReason
+from inventory_sync.domain.rejections import RejectionReason
 
 FIXABLE_REASONS = frozenset(
     {

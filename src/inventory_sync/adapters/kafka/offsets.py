@@ -8,8 +8,7 @@ import logging
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
-from inventory_sync.domain.decisions import next_positions
-from inventory_sync.domain.model import Record
+from inventory_sync.domain.model import Record, next_positions
 
 log = logging.getLogger("inventory_sync.kafka")
 

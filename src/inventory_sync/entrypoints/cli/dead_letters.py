@@ -167,7 +167,7 @@ def _why_not_chosen(reason: str) -> str:
 
 def _reasons(named: list[str] | None) -> list[str]:
     """The --reason values, each checked to be a rejection reason."""
-    from inventory_sync.domain.rules import RejectionReason
+    from inventory_sync.domain.rejections import RejectionReason
 
     known = [reason.value for reason in RejectionReason]
     for reason in named or ():
