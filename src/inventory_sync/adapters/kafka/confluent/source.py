@@ -31,11 +31,12 @@ log = logging.getLogger("inventory_sync.kafka")
 # members of either client can share one group: a fleet can switch clients one worker at a
 # time. Fetching: measured on 200k small JSON values over 6 partitions, librdkafka's defaults
 # already keep consume() fed from its prefetch queue (the Python side is the bottleneck), so
-# the prefetch queue is capped at 16 MiB (default 64 MiB) to keep peak memory under 150 MB.
+# the prefetch queue is capped at 4 MiB (default 64 MiB): 22 MB less peak memory than 16 MiB
+# with the writer thread's gathered batches, and no slower (100k events into PostgreSQL).
 CONSUMER_TUNING: dict[str, Any] = {
     "partition.assignment.strategy": "range,roundrobin",
     "max.partition.fetch.bytes": 1024 * 1024,
-    "queued.max.messages.kbytes": 16 * 1024,
+    "queued.max.messages.kbytes": 4 * 1024,
 }
 
 
