@@ -184,7 +184,6 @@ def chaos(
         partitions=partitions,
         database_url=fresh_postgres_url,
         batch_size=10,
-        write_max_records=10,  # many small writes: the faults land mid-burst
     )
     catalogue(fresh_postgres_url)
     events, expected = burst(PRODUCTS, size)
@@ -284,7 +283,6 @@ def test_postgresql_down_30_s_mid_burst_is_ridden_out_and_every_update_lands(
         partitions=3,
         database_url=url,
         batch_size=10,
-        write_max_records=10,  # many small writes: the faults land mid-burst
     )
     catalogue(url)
     events, expected = burst(PRODUCTS, EVENTS)
@@ -392,9 +390,7 @@ def test_a_kafka_python_consumer_stuck_after_a_broker_restart_is_replaced_and_re
 
     from inventory_sync.adapters.kafka.kafka_python.source import KafkaRecordSource
 
-    settings = topic_settings(
-        private_broker.bootstrap, topic_name, partitions=3, batch_size=10, write_max_records=10
-    )
+    settings = topic_settings(private_broker.bootstrap, topic_name, partitions=3, batch_size=10)
     produce_values(settings, *[b"before-%d" % i for i in range(300)])
 
     class QuickToReplace(KafkaRecordSource):
