@@ -223,8 +223,8 @@ def decide_batch(
             decided[index] = RecordOutcome(record, Outcome.REJECTED, rejection=decoded)
             continue
         at = decoded.occurred_at or record.timestamp
-        refused = _refusal(decoded, at, latest, now, max_future_skew, deltas_allowed)
-        if refused is not None:
+        if at > latest or (decoded.relative and not deltas_allowed):
+            refused = _refusal(decoded, at, now, max_future_skew, deltas_allowed)
             decided[index] = RecordOutcome(
                 record, Outcome.REJECTED, update=decoded, rejection=refused
             )
@@ -240,17 +240,16 @@ def decide_batch(
     return Decision(decided, plans)
 
 
-def _refusal(  # noqa: PLR0917
+def _refusal(
     update: InventoryUpdate,
     at: datetime,
-    latest: datetime,
     now: datetime,
     max_future_skew: timedelta,
     deltas_allowed: bool,
-) -> Rejection | None:
-    """A delta while deltas are not applied; an update dated after now + max_future_skew,
-    which would make every correct event after it stale until that time comes (one bad
-    clock must not freeze a product)."""
+) -> Rejection:
+    """Why a valid update breaks a batch rule: a delta while deltas are not applied, else a
+    time after now + max_future_skew, which would make every correct event after it stale
+    until that time comes (one bad clock must not freeze a product)."""
     if update.relative and not deltas_allowed:
         return Rejection(
             RejectionReason.DELTA_NEEDS_DATABASE_OFFSETS,
@@ -258,8 +257,6 @@ def _refusal(  # noqa: PLR0917
             update.product_code,
             update.event_id,
         )
-    if at <= latest:
-        return None
     which = "occurred_at" if update.occurred_at is not None else "the record timestamp"
     code, event_id = update.product_code, update.event_id
     return rejections.from_the_future(code, event_id, which, at, now, max_future_skew)
