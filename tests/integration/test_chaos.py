@@ -323,9 +323,12 @@ def test_sigkill_at_five_random_points_of_a_burst_replays_and_skips_nothing(
     send(chaos.settings, chaos.events)
     thresholds = sorted(rng.sample(range(len(chaos.events) // 20, len(chaos.events) * 4 // 5), 5))
     for kill, threshold in enumerate(thresholds):
+        worker = run_driver(workers, chaos.settings)
+        # Read what is committed only once this worker is up: a commit the killed worker had
+        # in flight may land at the broker after the kill, and must not count for this one.
+        wait_for(lambda: worker.ran_on(kafka_client), "the worker started", RECOVERY_DEADLINE_S)
         # Past the threshold, and past what the killed worker committed: this one commits.
         at_least = max(threshold, committed_total(chaos.settings, 3) + 1)
-        worker = run_driver(workers, chaos.settings)
         wait_for(
             lambda at_least=at_least: committed_total(chaos.settings, 3) >= at_least,
             f"{at_least} records committed",
