@@ -189,6 +189,10 @@ class Container(containers.DeclarativeContainer):
         dead_letters=dead_letter_sink,
         batch_size=settings.provided.batch_size,
         poll_timeout_s=providers.Callable(lambda ms: ms / 1000, settings.provided.poll_timeout_ms),
+        write_max_records=settings.provided.write_max_records,
+        write_max_gather_s=providers.Callable(
+            lambda ms: ms / 1000, settings.provided.write_max_gather_ms
+        ),
         log_each_rejection=providers.Callable(
             lambda mode: mode == "each", settings.provided.log_rejections
         ),

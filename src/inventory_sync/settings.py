@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     """Switch a SQLite file to WAL journal mode (it stays so for every user of the file)."""
     batch_size: Annotated[int, Field(ge=1, le=100_000)] = 500
     poll_timeout_ms: Annotated[int, Field(ge=0, le=600_000)] = 1000
+    write_max_records: Annotated[int, Field(ge=1, le=1_000_000)] = 5000
+    """The most records one database write takes: while a write is in progress the worker
+    gathers what it polls, up to this many, for the next."""
+    write_max_gather_ms: Annotated[int, Field(ge=0, le=600_000)] = 1000
+    """How long the worker gathers while a write is in progress before it waits for it."""
     low_stock_threshold: Annotated[int, Field(ge=0)] = 5
     unknown_products: Literal["reject", "create"] = "reject"
     max_message_bytes: Annotated[int, Field(ge=1)] = 65_536

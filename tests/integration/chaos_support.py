@@ -77,6 +77,24 @@ if crash_at:
         commit(records)
 
     source.commit = commit_or_crash
+crash_in_write = int(os.environ.get("TEST_CRASH_DURING_WRITE_OF_BATCH", "0"))
+if crash_in_write:  # killed inside a write: its UPDATE has run, its transaction is open
+    import threading
+    from inventory_sync.adapters.sql.repository import SqlProductRepository
+
+    apply, writes = SqlProductRepository.apply, []
+
+    def apply_or_crash(self, changes):
+        result = apply(self, changes)
+        writes.append(len(changes))
+        if len(writes) == crash_in_write:
+            logging.getLogger("test.driver").info(
+                "killed in the middle of a write, in thread %s", threading.current_thread().name
+            )
+            os.kill(os.getpid(), signal.SIGKILL)
+        return result
+
+    SqlProductRepository.apply = apply_or_crash
 hold_s = float(os.environ.get("TEST_HOLD_ONE_BATCH_S", "0"))
 if hold_s:  # a zombie: holds one batch until the group has moved its partitions on
     poll, handed = source.poll, []
@@ -186,6 +204,7 @@ def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
     overrides = fast_overrides(settings.kafka_client, short_poll_interval=False)
     env["TEST_CONSUMER_OVERRIDES"] = json.dumps(overrides)
     env["INVENTORY_SYNC_BATCH_SIZE"] = str(settings.batch_size)
+    env["INVENTORY_SYNC_WRITE_MAX_RECORDS"] = str(settings.write_max_records)
     env["INVENTORY_SYNC_POLL_TIMEOUT_MS"] = "200"
     env["INVENTORY_SYNC_LOG_LEVEL"] = "INFO"
     return {**env, **extra}

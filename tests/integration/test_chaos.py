@@ -184,6 +184,7 @@ def chaos(
         partitions=partitions,
         database_url=fresh_postgres_url,
         batch_size=10,
+        write_max_records=10,  # many small writes: the faults land mid-burst
     )
     catalogue(fresh_postgres_url)
     events, expected = burst(PRODUCTS, size)
@@ -283,6 +284,7 @@ def test_postgresql_down_30_s_mid_burst_is_ridden_out_and_every_update_lands(
         partitions=3,
         database_url=url,
         batch_size=10,
+        write_max_records=10,  # many small writes: the faults land mid-burst
     )
     catalogue(url)
     events, expected = burst(PRODUCTS, EVENTS)
@@ -326,7 +328,7 @@ def test_sigkill_at_five_random_points_of_a_burst_replays_and_skips_nothing(
         worker = run_driver(workers, chaos.settings)
         # Read what is committed only once this worker is up: a commit the killed worker had
         # in flight may land at the broker after the kill, and must not count for this one.
-        wait_for(lambda: worker.ran_on(kafka_client), "the worker started", RECOVERY_DEADLINE_S)
+        wait_for(lambda w=worker: w.ran_on(kafka_client), "the worker started", RECOVERY_DEADLINE_S)
         # Past the threshold, and past what the killed worker committed: this one commits.
         at_least = max(threshold, committed_total(chaos.settings, 3) + 1)
         wait_for(
@@ -393,7 +395,9 @@ def test_a_kafka_python_consumer_stuck_after_a_broker_restart_is_replaced_and_re
 
     from inventory_sync.adapters.kafka.kafka_python.source import KafkaRecordSource
 
-    settings = topic_settings(private_broker.bootstrap, topic_name, partitions=3, batch_size=10)
+    settings = topic_settings(
+        private_broker.bootstrap, topic_name, partitions=3, batch_size=10, write_max_records=10
+    )
     produce_values(settings, *[b"before-%d" % i for i in range(300)])
 
     class QuickToReplace(KafkaRecordSource):

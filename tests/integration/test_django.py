@@ -295,7 +295,9 @@ def test_sigterm_mid_burst_exits_0_and_a_restart_ends_with_the_exact_counts(
     kafka_bootstrap: str, topic_name: str, sqlite_url: str, tmp_path: Path
 ) -> None:
     settings = topic_settings(kafka_bootstrap, topic_name, partitions=3)
-    project = Project(tmp_path, sqlite_url, kafka_config(settings, batch_size=10))
+    project = Project(
+        tmp_path, sqlite_url, kafka_config(settings, batch_size=10, write_max_records=10)
+    )
     project.manage("migrate")
     project.shell(
         "from shop.models import Product; "

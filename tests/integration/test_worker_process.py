@@ -56,6 +56,7 @@ def test_sigterm_mid_burst_exits_0_and_a_restart_ends_with_the_exact_counts(
         partitions=3,
         database_url=sqlite_url,
         batch_size=10,
+        write_max_records=10,  # many small writes: the faults land mid-burst
     )
     catalogue(sqlite_url)
     events, expected = burst(PRODUCTS, 5_000)
@@ -89,6 +90,7 @@ def test_a_crash_between_database_and_offset_commit_replays_the_batch_and_loses_
         partitions=3,
         database_url=sqlite_url,
         batch_size=10,
+        write_max_records=10,  # many small writes: the faults land mid-burst
     )
     catalogue(sqlite_url)
     events, expected = burst(PRODUCTS, 3_000)

@@ -1,38 +1,36 @@
 """The run loop: poll, apply, dead-letter, commit; pause and retry on transient faults, stop on
-permanent ones."""
+permanent ones. The database write of one batch runs in a writer thread while the loop polls,
+and gathers, the next."""
 
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from dataclasses import dataclass
 
+from inventory_sync.application.faults import Backoff, stopping_on_permanent_faults
 from inventory_sync.application.rejection_log import log_rejections
-from inventory_sync.domain.errors import PermanentFault, TransientError
+from inventory_sync.domain.errors import TransientError
 from inventory_sync.domain.model import Record
 from inventory_sync.domain.outcomes import BatchReport, Summary
 from inventory_sync.domain.ports import DeadLetterSink, Delivery, RecordSource
 from inventory_sync.domain.services import InventoryService
 
+__all__ = ["Backoff", "Worker"]
+
 log = logging.getLogger("inventory_sync.worker")
 
 
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Exponential backoff with jitter: 0.5 s doubling to 30 s, each delay in [d/2, d]."""
+@dataclass(slots=True)
+class _Write:
+    """A batch in the writer thread's hands."""
 
-    initial_s: float = 0.5
-    maximum_s: float = 30.0
-    jitter: Callable[[], float] = random.random
-    """A number in [0, 1): where in [d/2, d] a delay falls."""
-
-    def delay(self, attempt: int) -> float:
-        ceiling = min(self.maximum_s, self.initial_s * 2.0 ** max(attempt - 1, 0))
-        return ceiling * (0.5 + self.jitter() / 2)
+    batch: list[Record]
+    future: Future[BatchReport]
 
 
 @dataclass(slots=True)
@@ -50,10 +48,12 @@ class Worker:
     """Drives one source through the service. Offsets are committed only after the database
     commit and the dead letters' acknowledgement, so a crash at any point replays, never skips.
 
-    Pipelined by one step: a batch's dead-letter acknowledgement and offset commit are
-    settled once the next batch is polled and written (or at once when the next poll brings
-    nothing), so the broker's round trips overlap the next fetch and write. Offsets are still
-    committed in order, each after its batch's write and acknowledgement.
+    Pipelined: while the writer thread writes batch N, the loop polls and gathers batch N+1
+    (up to write_max_records, or for write_max_gather_s; then it waits for the writer), so a
+    burst makes few large transactions and a trickle small quick ones. Once N is written its
+    dead letters are sent, N+1 goes to the writer, and N-1's acknowledgement and offset
+    commit are settled. Offsets are committed in order, each after its batch's write and
+    acknowledgement; the source is only ever used from the loop's own thread.
 
     A PermanentFault (a dead letter the broker refuses for good, say) stops it: logged at
     ERROR and raised, with the offsets of the failed batch and of any after it uncommitted,
@@ -69,17 +69,24 @@ class Worker:
         *,
         batch_size: int = 500,
         poll_timeout_s: float = 1.0,
+        write_max_records: int | None = None,
+        write_max_gather_s: float = 1.0,
         backoff: Backoff | None = None,
         on_batch: Callable[[BatchReport], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         log_each_rejection: bool = True,
         on_idle: Callable[[], None] | None = None,
     ) -> None:
+        """batch_size: records per poll. write_max_records (default batch_size) and
+        write_max_gather_s: how much, and for how long, the loop gathers while a write is
+        in progress."""
         self.source = source
         self.service = service
         self.dead_letters = dead_letters
         self.batch_size = batch_size
         self.poll_timeout_s = poll_timeout_s
+        self.write_max_records = max(write_max_records or batch_size, 1)
+        self.write_max_gather_s = write_max_gather_s
         self.backoff = backoff or Backoff()
         self.on_batch = on_batch
         self.clock = clock
@@ -87,14 +94,15 @@ class Worker:
         self.on_idle = on_idle
         """Called after each poll that brought no record (progress lines keep coming)."""
         self.fault: str | None = None
+        """The transient fault being waited out, if any (readiness reports it)."""
         self.fault_in: str | None = None
         """Where that fault is: "database" (the write) or "kafka" (dead letters, commit)."""
-        """The transient fault being waited out, if any (readiness reports it)."""
         self.totals = Summary()
         self._stop = threading.Event()
 
     def stop(self) -> None:
-        """Finish the batch in hand, commit it, and return from run(); safe from any thread."""
+        """Finish the batch being written, commit it, and return from run(); safe from any
+        thread. Records gathered but not yet written are left to be replayed."""
         self._stop.set()
 
     def run(self, max_records: int | None = None, idle_timeout_s: float | None = None) -> Summary:
@@ -103,56 +111,93 @@ class Worker:
         Returns the counts of the committed batches; on_batch gets each one's report once
         its offsets are committed. Raises PermanentFault, leaving the failed batch uncommitted.
         """
-        last_record_at = self.clock()
+        with ThreadPoolExecutor(1, thread_name_prefix="inventory-sync-writer") as writer:
+            return self._run(writer, max_records, idle_timeout_s)
+
+    def _run(
+        self, writer: ThreadPoolExecutor, max_records: int | None, idle_timeout_s: float | None
+    ) -> Summary:
+        last_record_at = gathering_since = self.clock()
+        gathered: list[Record] = []
+        writing: _Write | None = None
         unsettled: _Unsettled | None = None
         taken = 0
         while not self._stop.is_set():
-            limit = self.batch_size
+            room = min(self.batch_size, self.write_max_records - len(gathered))
             if max_records is not None:
-                limit = min(limit, max_records - taken)
-                if limit <= 0:
-                    break
-            batch = self.source.poll(limit, self.poll_timeout_s)
-            if not batch:
-                if unsettled is not None:
-                    if not self._settle(unsettled):
-                        return self.totals
-                    unsettled = None
-                if self.on_idle is not None:
-                    self.on_idle()
-                if idle_timeout_s is not None and self.clock() - last_record_at >= idle_timeout_s:
-                    break
+                room = min(room, max_records - taken)
+            if writing is not None and (
+                writing.future.done()
+                or room <= 0
+                or (gathered and self.clock() - gathering_since >= self.write_max_gather_s)
+            ):
+                report = self._written(writer, writing)
+                written, writing = writing.batch, None
+                if gathered and report is not None:
+                    writing = _Write(gathered, writer.submit(self.service.apply_batch, gathered))
+                    gathered = []
+                if unsettled is not None and not self._settle(unsettled):
+                    return self.totals
+                if report is None:
+                    return self.totals
+                unsettled = self._send(written, report)
                 continue
-            last_record_at = self.clock()
-            taken += len(batch)
-            report = self._apply(batch)
-            if unsettled is not None:  # its dead letters came back while this batch was written
+            if writing is None and gathered:
+                writing = _Write(gathered, writer.submit(self.service.apply_batch, gathered))
+                gathered = []
+                continue
+            if room <= 0:
+                break  # max_records taken, and all of them written
+            batch = self.source.poll(room, 0.0 if writing is not None else self.poll_timeout_s)
+            if batch:
+                last_record_at = self.clock()
+                if not gathered:
+                    gathering_since = last_record_at
+                taken += len(batch)
+                gathered.extend(batch)
+                continue
+            if writing is not None:  # nothing more to gather yet: wait for the writer a while
+                wait_for([writing.future], timeout=self.poll_timeout_s)
+                continue
+            if unsettled is not None:
                 if not self._settle(unsettled):
                     return self.totals
                 unsettled = None
-            if report is None:
+            if self.on_idle is not None:
+                self.on_idle()
+            if idle_timeout_s is not None and self.clock() - last_record_at >= idle_timeout_s:
+                break
+        if writing is not None:
+            report = self._written(writer, writing)
+            if unsettled is not None and not self._settle(unsettled):
                 return self.totals
-            with _stopping_on_permanent_faults(batch):
-                delivery = self.dead_letters.send(report.dead_letters)
-            unsettled = _Unsettled(batch, report, delivery)
+            unsettled = None if report is None else self._send(writing.batch, report)
         if unsettled is not None:
             self._settle(unsettled)
         return self.totals
 
-    def _apply(self, batch: Sequence[Record]) -> BatchReport | None:
-        """Write one batch, retrying through transient faults; None if stopped meanwhile."""
+    def _written(self, writer: ThreadPoolExecutor, writing: _Write) -> BatchReport | None:
+        """Wait for a write, waiting out transient faults and writing again; None if stopped
+        while waiting (the batch is then replayed later)."""
         attempt = 0
         while True:
             try:
-                report = self.service.apply_batch(batch)
+                report = writing.future.result()
             except TransientError as exc:
                 attempt += 1
-                if not self._wait_out(exc, attempt, batch, in_dependency="database"):
+                if not self._wait_out(exc, attempt, writing.batch, in_dependency="database"):
                     return None
+                writing.future = writer.submit(self.service.apply_batch, writing.batch)
                 continue
             self._recovered(attempt)
             log_rejections(report, each=self.log_each_rejection)
             return report
+
+    def _send(self, batch: Sequence[Record], report: BatchReport) -> _Unsettled:
+        """Send a written batch's dead letters; they are waited for when it is settled."""
+        with stopping_on_permanent_faults(batch):
+            delivery = self.dead_letters.send(report.dead_letters)
+        return _Unsettled(batch, report, delivery)
 
     def _settle(self, unsettled: _Unsettled) -> bool:
         """Wait for the dead letters' acknowledgement, then commit the offsets, retrying the
@@ -160,7 +205,7 @@ class Worker:
         attempt = 0
         while True:
             try:
-                with _stopping_on_permanent_faults(unsettled.batch):
+                with stopping_on_permanent_faults(unsettled.batch):
                     self._acknowledge_and_commit(unsettled)
             except TransientError as exc:
                 attempt += 1
@@ -217,22 +262,3 @@ class Worker:
             self.source.poll(1, min(remaining, self.poll_timeout_s))
         log.warning("stopped while waiting; the batch is left uncommitted and will be replayed")
         return False
-
-
-@contextmanager
-def _stopping_on_permanent_faults(batch: Sequence[Record]) -> Iterator[None]:
-    """Log a PermanentFault at ERROR, saying which batch is left uncommitted, and re-raise it."""
-    try:
-        yield
-    except PermanentFault as exc:
-        first = batch[0]
-        log.error(
-            "stopping on a fault that retrying cannot clear: %s; the batch from %s[%d]@%d "
-            "(%d records) and what follows it are not committed, so a restart replays them",
-            exc,
-            first.topic,
-            first.partition,
-            first.offset,
-            len(batch),
-        )
-        raise
