@@ -1,6 +1,7 @@
 """Rows per second of the repository's bulk conditional apply against per-row ORM updates.
 
     python benchmarks/sql_apply.py [--rows 10000] [--repeat 3] [--postgres-url URL]
+                                   [--batch 500] [--batches 200] [--odd 5]
 
 Both write the same N coalesced updates (one per product, each newer than the stored one)
 to the owned `products` table, in one transaction:
@@ -8,6 +9,10 @@ to the owned `products` table, in one transaction:
            guard is in the UPDATE itself.
   per-row  an ORM Session: for each update, SELECT the product by code, check the guard in
            Python, set two attributes, flush; one commit at the end. (Not even race-safe.)
+Then the run loop's shape: --batches units of work of --batch changes over the same
+products, each with --odd unknown codes and --odd stale changes (older than stored), so
+that not every code is written: µs per batch and per change of apply() alone, and of the
+whole unit of work (enter, apply, commit, exit).
 PostgreSQL comes from --postgres-url or INVENTORY_SYNC_TEST_POSTGRES_URL; the benchmark
 creates a database of its own there and drops it. SQLite uses a temporary file.
 """
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import tempfile
 import time
 import uuid
@@ -23,6 +29,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, registry
@@ -72,6 +79,50 @@ def per_row(engine: sa.Engine, changes: list[StockChange]) -> None:
         session.commit()
 
 
+def mixed_batches(rows: int, size: int, count: int, odd: int) -> list[list[StockChange]]:
+    """Batches cycling over the products, each newer than the last, with `odd` unknown codes
+    and `odd` changes older than anything stored (stale)."""
+    batches = []
+    for n in range(count):
+        at = T0 + timedelta(days=1, seconds=n)
+        known = size - 2 * odd
+        start = n * known % max(rows - known, 1)
+        batch = [StockChange(f"P-{start + i:06}", n % 1000, at) for i in range(known)]
+        batch += [StockChange(f"U-{n}-{i}", 1, at) for i in range(odd)]
+        batch += [StockChange(f"P-{start + known + i:06}", 1, T0) for i in range(odd)]
+        batches.append(batch)
+    return batches
+
+
+class Timing(NamedTuple):
+    """µs per batch, the median over the batches: wall clock, and this process's CPU (the
+    Python side; the rest is the database's work and the round trips)."""
+
+    wall: float
+    cpu: float
+
+
+def measure_batches(engine: sa.Engine, batches: list[list[StockChange]]) -> dict[str, Timing]:
+    """apply() alone and the whole unit of work (enter, apply, commit, exit) of each batch."""
+    times: dict[str, list[tuple[float, float]]] = {"apply() of a batch": [], "unit of work": []}
+    uow = SqlUnitOfWork(engine)
+    for changes in batches:
+        started = time.perf_counter(), time.process_time()
+        with uow:
+            applying = time.perf_counter(), time.process_time()
+            result = uow.products.apply(changes)
+            applied = time.perf_counter(), time.process_time()
+            uow.commit()
+        done = time.perf_counter(), time.process_time()
+        times["apply() of a batch"].append((applied[0] - applying[0], applied[1] - applying[1]))
+        times["unit of work"].append((done[0] - started[0], done[1] - started[1]))
+        assert len(result.unknown) == len(result.stale), result
+    return {
+        way: Timing(*(statistics.median(column) * 1e6 for column in zip(*pairs, strict=True)))
+        for way, pairs in times.items()
+    }
+
+
 def measure(
     engine: sa.Engine, way: Callable[[sa.Engine, list[StockChange]], None], rows: int, rounds: range
 ) -> float:
@@ -105,7 +156,7 @@ def postgres_database(server_url: str) -> Iterator[str]:
         admin.dispose()
 
 
-def run(label: str, url: str, rows: int, repeat: int) -> None:
+def run(label: str, url: str, rows: int, repeat: int, batches: list[list[StockChange]]) -> None:
     engine = create_engine_from_url(url)
     try:
         upgrade(engine)
@@ -114,27 +165,36 @@ def run(label: str, url: str, rows: int, repeat: int) -> None:
             uow.commit()
         bulk_rate = measure(engine, bulk, rows, range(1, repeat + 1))
         row_rate = measure(engine, per_row, rows, range(repeat + 1, 2 * repeat + 1))
+        timings = measure_batches(engine, batches)
     finally:
         engine.dispose()
+    size = len(batches[0])
     print(f"{label:<11}{'bulk conditional apply':<28}{rows:>8}{bulk_rate:>14,.0f}")
     print(f"{label:<11}{'per-row ORM, flush per row':<28}{rows:>8}{row_rate:>14,.0f}")
     print(f"{label:<11}{'bulk / per-row':<28}{'':>8}{bulk_rate / row_rate:>13.1f}x")
+    for way, (wall, cpu) in timings.items():
+        rate = f"{wall:,.0f} µs/batch {wall / size:.2f} µs/change, CPU {cpu:,.0f} µs/batch"
+        print(f"{label:<11}{way:<28}{size:>8}  {rate}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3, help="rounds; the best one counts")
+    parser.add_argument("--batch", type=int, default=500, help="changes per unit of work")
+    parser.add_argument("--batches", type=int, default=200, help="units of work; the median")
+    parser.add_argument("--odd", type=int, default=5, help="unknown and stale codes per batch")
     parser.add_argument(
         "--postgres-url", default=os.environ.get("INVENTORY_SYNC_TEST_POSTGRES_URL")
     )
     args = parser.parse_args()
+    batches = mixed_batches(args.rows, args.batch, args.batches, args.odd)
     print(f"{'database':<11}{'way':<28}{'rows':>8}{'rows/s':>14}")
     with sqlite_database() as url:
-        run("sqlite", url, args.rows, args.repeat)
+        run("sqlite", url, args.rows, args.repeat, batches)
     if args.postgres_url:
         with postgres_database(args.postgres_url) as url:
-            run("postgresql", url, args.rows, args.repeat)
+            run("postgresql", url, args.rows, args.repeat, batches)
     else:
         print("postgresql skipped: give --postgres-url or INVENTORY_SYNC_TEST_POSTGRES_URL")
 

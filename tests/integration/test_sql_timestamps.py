@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta, timezone
 
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -55,3 +56,59 @@ def test_the_stale_guard_orders_times_from_year_1_to_9999_like_the_calendar(
             assert (code in second.stale) == (update < stored), (stored, update)
 
         check()
+
+
+EDGES = [
+    datetime(1, 1, 1, tzinfo=UTC),
+    datetime(1, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
+    datetime(999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+    datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+    datetime(1970, 1, 1, tzinfo=UTC),
+    datetime(2026, 3, 29, 1, 30, 0, 654_321, tzinfo=timezone(timedelta(hours=-7))),
+    datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+]
+
+
+def test_times_at_the_ends_of_the_calendar_are_stored_to_the_microsecond(
+    database_url: str,
+) -> None:
+    with engine_on(database_url) as engine:
+        uow = SqlUnitOfWork(engine)
+        codes = [f"E{index}" for index in range(len(EDGES))]
+        with uow:
+            uow.products.add([Product(code, code) for code in codes])
+            result = uow.products.apply(
+                [StockChange(code, 1, at) for code, at in zip(codes, EDGES, strict=True)]
+            )
+            uow.commit()
+        with uow:
+            stored = [uow.products.get(code) for code in codes]
+
+    assert result.applied == set(codes)
+    assert [product and product.inventory_updated_at for product in stored] == EDGES
+
+
+def test_stored_times_do_not_depend_on_the_database_sessions_time_zone(
+    fresh_postgres_url: str,
+) -> None:
+    """PostgreSQL adds days in the session's time zone: a batch's times must not go that way."""
+    far_from_utc = sa.make_url(fresh_postgres_url).update_query_dict(
+        {"options": "-c timezone=America/St_Johns"}
+    )
+    with engine_on(far_from_utc.render_as_string(hide_password=False)) as engine:
+        uow = SqlUnitOfWork(engine)
+        times = EDGES[2:]  # year 1 in UTC is year 0 there: psycopg cannot read that back
+        codes = [f"Z{index}" for index in range(len(times))]
+        with uow:
+            uow.products.add([Product(code, code) for code in codes])
+            uow.products.apply(
+                [StockChange(code, 1, at) for code, at in zip(codes, times, strict=True)]
+            )
+            uow.commit()
+        with engine.connect() as connection:
+            zone = connection.execute(sa.text("SHOW timezone")).scalar_one()
+        with uow:
+            stored = [uow.products.get(code) for code in codes]
+
+    assert zone == "America/St_Johns"
+    assert [product and product.inventory_updated_at for product in stored] == times

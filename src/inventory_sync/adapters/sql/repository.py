@@ -39,20 +39,25 @@ class SqlProductRepository:
             return set(found.scalars())
 
     def apply(self, changes: Sequence[StockChange]) -> ApplyResult:
-        """One UPDATE for the whole batch; what it did not write is unknown if the table lacks
-        it, else stale (a count) or negative (deltas)."""
+        """One statement for the whole batch; what it did not write is unknown if the table
+        lacks it, else stale (a count) or negative (deltas)."""
         if not changes:
             return ApplyResult()
         codes = {change.product_code for change in changes}
         with translated():
-            written = self._connection.execute(self._sql.apply, self._sql.batch.changes(changes))
-            applied = set(written.scalars())
-        known = self.known_codes(codes - applied)
+            result = self._connection.execute(self._sql.apply, self._sql.batch.changes(changes))
+            if self._sql.batch.apply_returns_unwritten:
+                rows = result.all()
+                unwritten = {row.code for row in rows}
+                known = {row.code for row in rows if row.known}
+            else:
+                unwritten = codes - set(result.scalars().all())
+                known = self.known_codes(unwritten)
         relative = {c.product_code for c in changes if c.inventory_count is None}
         return ApplyResult(
-            applied=frozenset(applied),
+            applied=frozenset(codes - unwritten),
             stale=frozenset(known - relative),
-            unknown=frozenset(codes - applied - known),
+            unknown=frozenset(unwritten - known),
             negative=frozenset(known & relative),
         )
 

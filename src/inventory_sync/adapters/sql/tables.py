@@ -15,7 +15,12 @@ if TYPE_CHECKING:
 
 
 def as_utc(value: datetime) -> datetime:
-    """The same instant in UTC; a naive datetime is refused, since its instant is unknown."""
+    """The same instant in UTC; a naive datetime is refused, since its instant is unknown.
+
+    The domain's times are already in UTC: those come back as they are, without a conversion.
+    """
+    if value.tzinfo is UTC:
+        return value
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"naive datetime {value.isoformat()}: inventory times must be aware")
     return value.astimezone(UTC)
