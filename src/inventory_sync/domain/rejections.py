@@ -8,9 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails, from_json
+
+if TYPE_CHECKING:
+    from inventory_sync.domain.rules import InventoryUpdate
 
 
 class RejectionReason(StrEnum):
@@ -82,6 +86,24 @@ def _field(error: ErrorDetails) -> str:
     """The field an error is about: its location, or the field a whole-object rule names."""
     named = error.get("ctx", {}).get("field")
     return ".".join(str(part) for part in error["loc"]) or (named or "value")
+
+
+def refusal(
+    update: InventoryUpdate,
+    at: datetime,
+    now: datetime,
+    max_future_skew: timedelta,
+    deltas_allowed: bool,
+) -> Rejection:
+    """Why a valid update is refused: a delta while deltas are not applied; else it is dated
+    after now + max_future_skew, which would make every correct event after it stale until
+    that time comes (one bad clock must not freeze a product)."""
+    code, event_id = update.product_code, update.event_id
+    if update.relative and not deltas_allowed:
+        reason = RejectionReason.DELTA_NEEDS_DATABASE_OFFSETS
+        return Rejection(reason, DELTA_NEEDS_DATABASE_OFFSETS, code, event_id)
+    which = "occurred_at" if update.occurred_at is not None else "the record timestamp"
+    return from_the_future(code, event_id, which, at, now, max_future_skew)
 
 
 def from_the_future(  # noqa: PLR0917 (each is in the message)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Self
+from typing import Annotated, NamedTuple, Self
 
 from pydantic import (
     AfterValidator,
@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from inventory_sync.domain import rejections
+from inventory_sync.domain.fast_decode import PlainDecoder
 from inventory_sync.domain.model import Record, StockChange
 from inventory_sync.domain.outcomes import Outcome, RecordOutcome
 from inventory_sync.domain.ports import Partition
@@ -103,11 +104,28 @@ class InventoryUpdate(BaseModel):
 DEFAULT_MAX_MESSAGE_BYTES = 65_536
 DEFAULT_MAX_FUTURE_SKEW = timedelta(minutes=5)
 
+decode_plainly_valid = PlainDecoder(
+    InventoryUpdate, max_count=MAX_INVENTORY_COUNT, code_pattern=PRODUCT_CODE_PATTERN
+)
+"""The fast path alone: a value's update if it is plainly valid, else None."""
+
 
 def decode_update(
     value: bytes | None, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
 ) -> InventoryUpdate | Rejection:
-    """Decode and validate one value; never raises for bad input."""
+    """Decode and validate one value; never raises for bad input. A plainly valid value is
+    accepted by the fast path (fast_decode.py); the contract's validator decides the rest."""
+    if isinstance(value, bytes) and len(value) <= max_message_bytes:
+        update = decode_plainly_valid(value)
+        if update is not None:
+            return update
+    return decode_update_validated(value, max_message_bytes)
+
+
+def decode_update_validated(
+    value: bytes | None, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+) -> InventoryUpdate | Rejection:
+    """decode_update by pydantic alone, the contract's validator: every rejection is its."""
     if value is None:
         return Rejection(RejectionReason.MALFORMED_JSON, "value is null (a tombstone)")
     if len(value) > max_message_bytes:
@@ -124,11 +142,11 @@ def decode_update(
 # -- a batch ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """A valid update of the batch, and where it came from."""
+class Candidate(NamedTuple):
+    """A valid update of the batch, and where it came from (a tuple: every valid record makes
+    one, and no immutable object is cheaper to make)."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # (hides tuple.index, which nothing here calls)
     update: InventoryUpdate
     at: datetime
     offset: int
@@ -177,8 +195,9 @@ class ProductPlan:
         if current is not None and (candidate.at, candidate.offset) < (current.at, current.offset):
             return candidate
         self.base = candidate
-        self.before.extend(self.after)
-        self.after = []
+        if self.after:
+            self.before.extend(self.after)
+            self.after = []
         return current
 
 
@@ -215,7 +234,7 @@ def decide_batch(
     stored = positions or {}
     latest = now + max_future_skew
     for index, record in enumerate(records):
-        if record.offset < stored.get((record.topic, record.partition), -1):
+        if stored and record.offset < stored.get((record.topic, record.partition), -1):
             decided[index] = RecordOutcome(record, Outcome.DUPLICATE)
             continue
         decoded = decode_update(record.value, max_message_bytes)
@@ -224,7 +243,7 @@ def decide_batch(
             continue
         at = decoded.occurred_at or record.timestamp
         if at > latest or (decoded.relative and not deltas_allowed):
-            refused = _refusal(decoded, at, now, max_future_skew, deltas_allowed)
+            refused = rejections.refusal(decoded, at, now, max_future_skew, deltas_allowed)
             decided[index] = RecordOutcome(
                 record, Outcome.REJECTED, update=decoded, rejection=refused
             )
@@ -238,25 +257,3 @@ def decide_batch(
                 records[loser.index], Outcome.SUPERSEDED, update=loser.update
             )
     return Decision(decided, plans)
-
-
-def _refusal(
-    update: InventoryUpdate,
-    at: datetime,
-    now: datetime,
-    max_future_skew: timedelta,
-    deltas_allowed: bool,
-) -> Rejection:
-    """Why a valid update breaks a batch rule: a delta while deltas are not applied, else a
-    time after now + max_future_skew, which would make every correct event after it stale
-    until that time comes (one bad clock must not freeze a product)."""
-    if update.relative and not deltas_allowed:
-        return Rejection(
-            RejectionReason.DELTA_NEEDS_DATABASE_OFFSETS,
-            rejections.DELTA_NEEDS_DATABASE_OFFSETS,
-            update.product_code,
-            update.event_id,
-        )
-    which = "occurred_at" if update.occurred_at is not None else "the record timestamp"
-    code, event_id = update.product_code, update.event_id
-    return rejections.from_the_future(code, event_id, which, at, now, max_future_skew)
