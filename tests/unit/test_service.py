@@ -140,3 +140,20 @@ def test_stock_status_of_an_unknown_product_raises_unknown_product() -> None:
     service, _ = service_with({})
     with pytest.raises(UnknownProduct):
         service.stock_status("NOPE")
+
+
+def test_a_batch_decoded_ahead_gets_the_outcomes_of_one_decoded_in_the_write() -> None:
+    batch = records(
+        event("SKU-1", 1), b"{oops", event("SKU-2", -4), event("NOPE", 2), event("SKU-1", 3)
+    )
+    decoded_here, _ = service_with({"SKU-1": 10, "SKU-2": 10})
+    ahead, repository = service_with({"SKU-1": 10, "SKU-2": 10})
+    expected = decoded_here.apply_batch(batch)
+    report = ahead.apply_batch(batch, ahead.decode(batch))
+    assert report == expected
+    assert report.summary.by_reason == {
+        "malformed_json": 1,
+        "invalid_payload": 1,
+        "unknown_product": 1,
+    }
+    assert repository.products["SKU-1"].inventory_count == 3

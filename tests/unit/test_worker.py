@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 
 import pytest
@@ -258,3 +259,28 @@ def test_an_idle_worker_reports_every_empty_poll_so_progress_keeps_coming() -> N
 
     assert summary.records == 1
     assert idle == [1, 1, 1, 1, 1]  # after the one record, every poll came back empty
+
+
+def test_records_are_decoded_on_the_loop_thread_and_written_on_the_writer_thread() -> None:
+    worker, source, _ = make_worker({"SKU-1": 0}, batch_size=3)
+    threads: dict[str, set[str]] = {"decode": set(), "apply_batch": set()}
+    service = worker.service
+    decode, apply_batch = service.decode, service.apply_batch
+
+    def decoding(batch: Sequence[Record]) -> list[object]:
+        threads["decode"].add(threading.current_thread().name)
+        return decode(batch)  # type: ignore[return-value]
+
+    def applying(batch: Sequence[Record], decoded: object = None) -> BatchReport:
+        threads["apply_batch"].add(threading.current_thread().name)
+        assert decoded is not None, "the loop hands the write what it decoded"
+        return apply_batch(batch, decoded)  # type: ignore[arg-type]
+
+    service.decode, service.apply_batch = decoding, applying  # type: ignore[method-assign]
+    for count in range(10):
+        source.append(event("SKU-1", count))
+    assert worker.run(idle_timeout_s=0).records == 10
+    assert service.uow.repository.get("SKU-1").inventory_count == 9  # type: ignore[attr-defined]
+    assert threads["decode"] == {threading.current_thread().name}
+    assert len(threads["apply_batch"]) == 1
+    assert threads["apply_batch"].pop().startswith("inventory-sync-writer")

@@ -8,40 +8,21 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
-from dataclasses import dataclass
 
+from inventory_sync.application.batches import Gathered, Unsettled, Writing
 from inventory_sync.application.faults import Backoff, stopping_on_permanent_faults
 from inventory_sync.application.rejection_log import log_rejections
 from inventory_sync.domain.errors import TransientError
 from inventory_sync.domain.model import Record
 from inventory_sync.domain.outcomes import BatchReport, Summary
-from inventory_sync.domain.ports import DeadLetterSink, Delivery, RecordSource
+from inventory_sync.domain.ports import DeadLetterSink, RecordSource
 from inventory_sync.domain.services import InventoryService
 
 __all__ = ["Backoff", "Worker"]
 
 log = logging.getLogger("inventory_sync.worker")
-
-
-@dataclass(slots=True)
-class _Write:
-    """A batch in the writer thread's hands."""
-
-    batch: list[Record]
-    future: Future[BatchReport]
-
-
-@dataclass(slots=True)
-class _Unsettled:
-    """A batch whose writes are committed but whose dead letters and offsets are not yet."""
-
-    batch: Sequence[Record]
-    report: BatchReport
-    delivery: Delivery | None
-    """The dead letters on their way; None when they must be sent (again)."""
-    acknowledged: bool = False
 
 
 class Worker:
@@ -117,44 +98,40 @@ class Worker:
     def _run(
         self, writer: ThreadPoolExecutor, max_records: int | None, idle_timeout_s: float | None
     ) -> Summary:
-        last_record_at = gathering_since = self.clock()
-        gathered: list[Record] = []
-        writing: _Write | None = None
-        unsettled: _Unsettled | None = None
+        last_record_at = self.clock()
+        gathered = Gathered()
+        writing: Writing | None = None
+        unsettled: Unsettled | None = None
         taken = 0
         while not self._stop.is_set():
-            room = min(self.batch_size, self.write_max_records - len(gathered))
+            room = min(self.batch_size, self.write_max_records - len(gathered.records))
             if max_records is not None:
                 room = min(room, max_records - taken)
             if writing is not None and (
                 writing.future.done()
                 or room <= 0
-                or (gathered and self.clock() - gathering_since >= self.write_max_gather_s)
+                or (gathered.records and self.clock() - gathered.since >= self.write_max_gather_s)
             ):
                 report = self._written(writer, writing)
                 written, writing = writing.batch, None
-                if gathered and report is not None:
-                    writing = _Write(gathered, writer.submit(self.service.apply_batch, gathered))
-                    gathered = []
+                if gathered.records and report is not None:
+                    writing, gathered = self._submit(writer, gathered), Gathered()
                 if unsettled is not None and not self._settle(unsettled):
                     return self.totals
                 if report is None:
                     return self.totals
                 unsettled = self._send(written, report)
                 continue
-            if writing is None and gathered:
-                writing = _Write(gathered, writer.submit(self.service.apply_batch, gathered))
-                gathered = []
+            if writing is None and gathered.records:
+                writing, gathered = self._submit(writer, gathered), Gathered()
                 continue
             if room <= 0:
                 break  # max_records taken, and all of them written
             batch = self.source.poll(room, 0.0 if writing is not None else self.poll_timeout_s)
             if batch:
                 last_record_at = self.clock()
-                if not gathered:
-                    gathering_since = last_record_at
                 taken += len(batch)
-                gathered.extend(batch)
+                gathered.add(batch, self.service.decode(batch), last_record_at)
                 continue
             if writing is not None:  # nothing more to gather yet: wait for the writer a while
                 wait_for([writing.future], timeout=self.poll_timeout_s)
@@ -176,7 +153,11 @@ class Worker:
             self._settle(unsettled)
         return self.totals
 
-    def _written(self, writer: ThreadPoolExecutor, writing: _Write) -> BatchReport | None:
+    def _submit(self, writer: ThreadPoolExecutor, gathered: Gathered) -> Writing:
+        batch, decoded = gathered.records, gathered.decoded
+        return Writing(batch, decoded, writer.submit(self.service.apply_batch, batch, decoded))
+
+    def _written(self, writer: ThreadPoolExecutor, writing: Writing) -> BatchReport | None:
         """Wait for a write, waiting out transient faults and writing again; None if stopped
         while waiting (the batch is then replayed later)."""
         attempt = 0
@@ -187,19 +168,21 @@ class Worker:
                 attempt += 1
                 if not self._wait_out(exc, attempt, writing.batch, in_dependency="database"):
                     return None
-                writing.future = writer.submit(self.service.apply_batch, writing.batch)
+                writing.future = writer.submit(
+                    self.service.apply_batch, writing.batch, writing.decoded
+                )
                 continue
             self._recovered(attempt)
             log_rejections(report, each=self.log_each_rejection)
             return report
 
-    def _send(self, batch: Sequence[Record], report: BatchReport) -> _Unsettled:
+    def _send(self, batch: Sequence[Record], report: BatchReport) -> Unsettled:
         """Send a written batch's dead letters; they are waited for when it is settled."""
         with stopping_on_permanent_faults(batch):
             delivery = self.dead_letters.send(report.dead_letters)
-        return _Unsettled(batch, report, delivery)
+        return Unsettled(batch, report, delivery)
 
-    def _settle(self, unsettled: _Unsettled) -> bool:
+    def _settle(self, unsettled: Unsettled) -> bool:
         """Wait for the dead letters' acknowledgement, then commit the offsets, retrying the
         step that failed; False if stopped meanwhile (the batch is then replayed later)."""
         attempt = 0
@@ -218,7 +201,7 @@ class Worker:
                 self.on_batch(unsettled.report)
             return True
 
-    def _acknowledge_and_commit(self, unsettled: _Unsettled) -> None:
+    def _acknowledge_and_commit(self, unsettled: Unsettled) -> None:
         if not unsettled.acknowledged:
             if unsettled.delivery is None:
                 unsettled.delivery = self.dead_letters.send(unsettled.report.dead_letters)

@@ -139,6 +139,13 @@ def decode_update_validated(
         return Rejection(RejectionReason.MALFORMED_JSON, str(exc))
 
 
+def decode_all(
+    records: Sequence[Record], max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+) -> list[InventoryUpdate | Rejection]:
+    """decode_update of each record's value, in order."""
+    return [decode_update(record.value, max_message_bytes) for record in records]
+
+
 # -- a batch ------------------------------------------------------------------------------
 
 
@@ -226,9 +233,13 @@ def decide_batch(
     max_future_skew: timedelta,
     positions: Mapping[Partition, int] | None = None,
     deltas_allowed: bool = True,
+    decoded: Sequence[InventoryUpdate | Rejection] | None = None,
 ) -> Decision:
     """Mark as duplicates the records below their partition's stored next offset, reject what
-    breaks the rules, and plan each product's writes (the superseded counts are decided here)."""
+    breaks the rules, and plan each product's writes (the superseded counts are decided here).
+
+    decoded: each record's decode_update, if the caller decoded them ahead (decode_all)."""
+    assert decoded is None or len(decoded) == len(records), "one decoded value per record"
     decided: list[RecordOutcome | None] = [None] * len(records)
     plans: dict[str, ProductPlan] = {}
     stored = positions or {}
@@ -237,21 +248,23 @@ def decide_batch(
         if stored and record.offset < stored.get((record.topic, record.partition), -1):
             decided[index] = RecordOutcome(record, Outcome.DUPLICATE)
             continue
-        decoded = decode_update(record.value, max_message_bytes)
-        if isinstance(decoded, Rejection):
-            decided[index] = RecordOutcome(record, Outcome.REJECTED, rejection=decoded)
+        update = (
+            decode_update(record.value, max_message_bytes) if decoded is None else decoded[index]
+        )
+        if isinstance(update, Rejection):
+            decided[index] = RecordOutcome(record, Outcome.REJECTED, rejection=update)
             continue
-        at = decoded.occurred_at or record.timestamp
-        if at > latest or (decoded.relative and not deltas_allowed):
-            refused = rejections.refusal(decoded, at, now, max_future_skew, deltas_allowed)
+        at = update.occurred_at or record.timestamp
+        if at > latest or (update.relative and not deltas_allowed):
+            refused = rejections.refusal(update, at, now, max_future_skew, deltas_allowed)
             decided[index] = RecordOutcome(
-                record, Outcome.REJECTED, update=decoded, rejection=refused
+                record, Outcome.REJECTED, update=update, rejection=refused
             )
             continue
-        plan = plans.get(decoded.product_code)
+        plan = plans.get(update.product_code)
         if plan is None:
-            plan = plans[decoded.product_code] = ProductPlan(decoded.product_code)
-        loser = plan.add(Candidate(index, decoded, at, record.offset))
+            plan = plans[update.product_code] = ProductPlan(update.product_code)
+        loser = plan.add(Candidate(index, update, at, record.offset))
         if loser is not None:
             decided[loser.index] = RecordOutcome(
                 records[loser.index], Outcome.SUPERSEDED, update=loser.update

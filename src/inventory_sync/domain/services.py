@@ -21,8 +21,10 @@ from inventory_sync.domain.rules import (
     DEFAULT_MAX_MESSAGE_BYTES,
     Candidate,
     Decision,
+    InventoryUpdate,
     ProductPlan,
     decide_batch,
+    decode_all,
     relative_change,
 )
 
@@ -40,6 +42,9 @@ UnknownProducts = Literal["reject", "create"]
 
 Fate = Outcome | Rejection
 """What a write did to one record."""
+
+Decoded = Sequence[InventoryUpdate | Rejection]
+"""What decode() made of each record of a batch."""
 
 
 class InventoryService:
@@ -71,8 +76,14 @@ class InventoryService:
         self.max_future_skew = max_future_skew
         self.clock = clock
 
-    def apply_batch(self, records: Sequence[Record]) -> BatchReport:
-        """Decide the batch, write it in one transaction, report every record.
+    def decode(self, records: Sequence[Record]) -> list[InventoryUpdate | Rejection]:
+        """Each record's value decoded and validated, in order: pure work, no storage, which
+        a caller may do ahead (the run loop does it while the previous batch is written)."""
+        return decode_all(records, self.max_message_bytes)
+
+    def apply_batch(self, records: Sequence[Record], decoded: Decoded | None = None) -> BatchReport:
+        """Decide the batch, write it in one transaction, report every record. decoded: the
+        batch's decode(), if done ahead; else it is decoded here.
 
         With offsets in the database, that transaction first reads (and locks) the stored
         next offsets of the batch's partitions, so the records below them are duplicates,
@@ -83,10 +94,10 @@ class InventoryService:
         refused: dict[str, Rejection] = {}
         while True:
             try:
-                decision, fates = self._write_batch(records, now, refused)
+                decision, fates = self._write_batch(records, now, refused, decoded)
                 break
             except StorageRejected as exc:
-                found = self._refused(self._plans(records, now, {}, refused))
+                found = self._refused(self._plans(records, now, refused, decoded))
                 if not found:
                     raise TransientError(
                         f"the database refused the batch but no record of it alone: {exc}"
@@ -107,7 +118,11 @@ class InventoryService:
         return BatchReport(final, Summary.of(final))
 
     def _decide(
-        self, records: Sequence[Record], now: datetime, positions: dict[Partition, int]
+        self,
+        records: Sequence[Record],
+        now: datetime,
+        positions: dict[Partition, int],
+        decoded: Decoded | None,
     ) -> Decision:
         return decide_batch(
             records,
@@ -116,20 +131,25 @@ class InventoryService:
             max_future_skew=self.max_future_skew,
             positions=positions,
             deltas_allowed=self.deltas_allowed,
+            decoded=decoded,
         )
 
     def _plans(
         self,
         records: Sequence[Record],
         now: datetime,
-        positions: dict[Partition, int],
         refused: dict[str, Rejection],
+        decoded: Decoded | None,
     ) -> list[ProductPlan]:
-        plans = self._decide(records, now, positions).plans
+        plans = self._decide(records, now, {}, decoded).plans
         return [plan for code, plan in plans.items() if code not in refused]
 
     def _write_batch(
-        self, records: Sequence[Record], now: datetime, refused: dict[str, Rejection]
+        self,
+        records: Sequence[Record],
+        now: datetime,
+        refused: dict[str, Rejection],
+        decoded: Decoded | None,
     ) -> tuple[Decision, dict[int, Fate]]:
         """One transaction: the positions, the plans' writes, the new positions."""
         with self.uow as uow:
@@ -137,7 +157,7 @@ class InventoryService:
             if self.offsets_group is not None:
                 partitions = {(record.topic, record.partition) for record in records}
                 positions = uow.offsets.positions(self.offsets_group, partitions)
-            decision = self._decide(records, now, positions)
+            decision = self._decide(records, now, positions, decoded)
             fates: dict[int, Fate] = {}
             writable = []
             for code, plan in decision.plans.items():
