@@ -437,6 +437,53 @@ def test_a_kafka_python_consumer_stuck_after_a_broker_restart_is_replaced_and_re
     assert "replacing it" in caplog.text
 
 
+def test_a_confluent_consumer_that_left_the_group_for_good_is_replaced_and_resumes(
+    private_broker: PrivateBroker, topic_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """librdkafka's wedge after a broker restart (its session timed out, it gave up its
+    partitions and never joins again, while the broker answers), made certain: the consumer
+    is unsubscribed behind the source's back, a real librdkafka consumer out of the group. The
+    source replaces it; the new one joins and resumes from the committed offsets: every
+    record is delivered, none skipped."""
+    from inventory_sync.adapters.kafka.confluent.source import ConfluentRecordSource
+
+    settings = topic_settings(
+        private_broker.bootstrap, topic_name, partitions=3, kafka_client="confluent"
+    )
+    produce_values(settings, *[b"before-%d" % i for i in range(300)])
+
+    class QuickToReplace(ConfluentRecordSource):
+        stall_timeout_s = 3.0
+
+    source = QuickToReplace(settings, overrides=CHAOS_GROUP["confluent"])
+    delivered: set[tuple[int, int]] = set()
+
+    def consume_until(count: int) -> None:
+        deadline = time.monotonic() + RECOVERY_DEADLINE_S
+        while len(delivered) < count:
+            assert time.monotonic() < deadline, f"{len(delivered)} of {count} records delivered"
+            records = source.poll(10, 0.2)
+            delivered.update((r.partition, r.offset) for r in records)
+            source.commit(records)
+
+    caplog.set_level(logging.WARNING, logger="inventory_sync.kafka")
+    try:
+        consume_until(100)
+        wedged = source._consumer
+        wedged.unsubscribe()
+        produce_values(settings, *[b"after-%d" % i for i in range(300)])
+        consume_until(600)
+        replaced = source._consumer is not wedged
+    finally:
+        source.close()
+
+    ends = end_offsets(settings, 3)
+    assert delivered == {(p, offset) for p, end in ends.items() for offset in range(end)}
+    assert committed_offsets(settings, 3) == ends
+    assert replaced
+    assert "it left the group and has not joined again" in caplog.text
+
+
 def test_a_broker_outage_while_idle_logs_one_warning_and_one_recovery_line(
     chaos: Chaos,
     private_broker: PrivateBroker,

@@ -13,7 +13,7 @@ from typing import Any
 
 from inventory_sync.adapters.kafka import Overrides
 from inventory_sync.adapters.kafka.offsets import Partition, PendingOffsets, describe_partitions
-from inventory_sync.adapters.kafka.reachability import Reachability
+from inventory_sync.adapters.kafka.reachability import Reachability, StallWatch
 from inventory_sync.domain.ports import StoredPositions
 from inventory_sync.settings import Settings
 
@@ -22,6 +22,9 @@ log = logging.getLogger("inventory_sync.kafka")
 
 class GroupMember:
     """Base of the sources: subclasses give their client's configuration for the group."""
+
+    stall_timeout_s = 30.0
+    """How long its consumer may stay stuck while a broker answers before it is replaced."""
 
     def __init__(
         self,
@@ -43,7 +46,9 @@ class GroupMember:
         self._paused = False
         self._closed = False
         self._pending = PendingOffsets()
-        self._reach = Reachability(settings.bootstrap_servers.split(","))
+        servers = settings.bootstrap_servers.split(",")
+        self._reach = Reachability(servers)
+        self._watch = StallWatch(f"the consumer of {self.topic}", servers, self.stall_timeout_s)
         self._init_client()
 
     def _init_client(self) -> None:

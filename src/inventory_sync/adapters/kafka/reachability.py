@@ -5,6 +5,10 @@ so a worker with nothing to consume would say nothing about a broker that went a
 sources tell Reachability after each poll whether their client signals trouble; it confirms
 with a TCP probe of the bootstrap servers (at most every `every_s`) and logs one WARNING when
 none answers, and one INFO line when one answers again.
+
+StallWatch: a consumer that stays stuck while a broker answers (a client that lost its group
+coordinator for good after a restart, say) is told apart from one that recovers by itself,
+so that its source replaces it.
 """
 
 from __future__ import annotations
@@ -69,3 +73,53 @@ class Reachability:
         elif self.down_since is not None and answers:
             log.info("Kafka at %s is reachable again after %.0f s", where, now - self.down_since)
             self.down_since = None
+
+
+class StallWatch:
+    """Tells a consumer that recovers by itself from one that stays stuck.
+
+    check() is told after each poll why the consumer is stuck (the source's reading of its
+    client, or the error the poll raised), or None when it is fine. It says to replace the
+    consumer once it has been stuck for `bound_s` while a broker answers; while none answers,
+    a new consumer could not do better, so it logs that and counts again.
+    """
+
+    def __init__(
+        self,
+        what: str,
+        bootstrap_servers: Sequence[str],
+        bound_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.what = what
+        self.bootstrap_servers = list(bootstrap_servers)
+        self.bound_s = bound_s
+        self.clock = clock
+        self._since: float | None = None
+
+    def check(self, reason: str | None) -> bool:
+        """True when the consumer must be replaced (logged at WARNING, with the reason)."""
+        now = self.clock()
+        if reason is None or self._since is None:
+            self._since = None if reason is None else now
+            return False
+        stuck_for = now - self._since
+        if stuck_for < self.bound_s:
+            return False
+        if not broker_answers(self.bootstrap_servers):
+            log.warning(
+                "no Kafka broker at %s has answered for %.0f s; waiting for one",
+                ",".join(self.bootstrap_servers),
+                stuck_for,
+            )
+            self._since = now
+            return False
+        log.warning(
+            "%s has made no progress for %.0f s although the broker answers (%s); "
+            "replacing it: the new one re-joins the group and resumes from the committed offsets",
+            self.what,
+            stuck_for,
+            reason,
+        )
+        self._since = None
+        return True

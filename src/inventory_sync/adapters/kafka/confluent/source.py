@@ -2,20 +2,33 @@
 
 The fast alternative to source.py, with the same promises: offsets are committed only when
 the run loop says so, pause() keeps the member in its group, and nothing is ever skipped.
+
+Across a broker restart librdkafka can lose its group coordinator for good: its session times
+out, it gives up its partitions and never joins again, while the broker answers. A member
+out of the group for STALL_TIMEOUT_S like that is replaced (StallWatch): the new consumer
+joins and resumes from the committed offsets.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from inventory_sync.adapters.kafka.confluent.config import (
     client_logging,
     confluent_config,
     log_client_error,
+)
+from inventory_sync.adapters.kafka.confluent.consumer import (
+    close_quietly,
+    fetch,
+    lags,
+    partitions_at,
+    rewind,
 )
 from inventory_sync.adapters.kafka.confluent.faults import check_commit, describe, refusal_of
 from inventory_sync.adapters.kafka.member import GroupMember, owned_by
@@ -40,8 +53,17 @@ CONSUMER_TUNING: dict[str, Any] = {
 }
 
 
+STALL_TIMEOUT_S = 20.0
+"""How long the member may stay out of the group (no member id) while a broker answers; a
+join takes seconds, and the member id is set early in it, even while the group waits."""
+CLOSE_TIMEOUT_S = 10.0
+"""How long a dropped consumer's close is waited for (a wedged one may never finish)."""
+
+
 class ConfluentRecordSource(GroupMember):
     """A member of the group `group_id` on `topic`, over librdkafka; made on first poll."""
+
+    stall_timeout_s = STALL_TIMEOUT_S
 
     def _init_client(self) -> None:
         self._cooperative = "cooperative" in str(self._config["partition.assignment.strategy"])
@@ -49,6 +71,7 @@ class ConfluentRecordSource(GroupMember):
         self._fatal: KafkaError | None = None
         self._brokers_down = False
         self._refused: tuple[PermanentFault, KafkaError] | None = None
+        self._was_member = False
 
     def _group_config(self, settings: Settings) -> dict[str, Any]:
         return {
@@ -68,7 +91,7 @@ class ConfluentRecordSource(GroupMember):
         if consumer is None:
             return []
         try:
-            messages = _fetch(consumer, max(max_records, 1), timeout_s)
+            messages = fetch(consumer, max(max_records, 1), timeout_s)
         except KafkaException as exc:
             self._consumer_failed(exc.args[0])
             return []
@@ -81,11 +104,13 @@ class ConfluentRecordSource(GroupMember):
         self._reach.observe(trouble=self._brokers_down and not messages)
         self._brokers_down = False
         if not messages:
-            if self._pending.due:
+            self._watch_membership(consumer)
+            if self._pending.due and self._consumer is not None:
                 self._recommit(consumer)
             return []
+        self._watch.check(None)
         if self._paused:
-            self._hold(consumer, messages)
+            rewind(consumer, messages)
             return []
         records = to_records(messages, self._message_error)
         return records if self._consumer is not None else []  # [] if it failed meanwhile
@@ -95,7 +120,7 @@ class ConfluentRecordSource(GroupMember):
         last one durable)."""
         if not records or self._consumer is None:
             return
-        offsets = _partitions(self._pending.release(records, owned_by(self._consumer)))
+        offsets = partitions_at(self._pending.release(records, owned_by(self._consumer)))
         if not offsets:
             return
         try:
@@ -112,7 +137,7 @@ class ConfluentRecordSource(GroupMember):
 
     def _recommit(self, consumer: Consumer) -> None:
         self._pending.due = False
-        offsets = _partitions(self._pending.owned(owned_by(consumer)))
+        offsets = partitions_at(self._pending.owned(owned_by(consumer)))
         if offsets:
             try:
                 consumer.commit(offsets=offsets, asynchronous=True)
@@ -122,7 +147,7 @@ class ConfluentRecordSource(GroupMember):
 
     def _commit_last(self, consumer: Consumer) -> None:
         """Commit what the asynchronous commits may not have made durable, synchronously."""
-        offsets = _partitions(self._pending.take_all(owned_by(consumer)))
+        offsets = partitions_at(self._pending.take_all(owned_by(consumer)))
         if not offsets:
             return
         try:
@@ -145,14 +170,7 @@ class ConfluentRecordSource(GroupMember):
             self._consumer.resume(self._consumer.assignment())
 
     def _lags(self, consumer: Consumer) -> dict[int, int]:
-        lags = {}
-        for tp in consumer.position(consumer.assignment()):
-            if tp.offset < 0:  # nothing consumed from it yet
-                continue
-            _, high = consumer.get_watermark_offsets(tp, cached=True)
-            if high >= 0:
-                lags[tp.partition] = max(high - tp.offset, 0)
-        return lags
+        return lags(consumer)
 
     def _close_client(self, consumer: Consumer) -> None:
         consumer.close()
@@ -170,15 +188,6 @@ class ConfluentRecordSource(GroupMember):
             self._consumer = consumer
         return self._consumer
 
-    def _hold(self, consumer: Consumer, messages: list[Message]) -> None:
-        """Messages of a paused partition came back anyway: rewind so none is lost."""
-        first: dict[tuple[Any, Any], Any] = {}  # (topic, partition) -> offset
-        for message in messages:
-            if message.error() is None:
-                first.setdefault((message.topic(), message.partition()), message.offset())
-        for (topic, partition), offset in first.items():
-            consumer.seek(TopicPartition(topic, partition, offset))
-
     def _message_error(self, error: KafkaError) -> None:
         if error.code() != KafkaError._PARTITION_EOF:
             self._consumer_failed(error)
@@ -191,12 +200,31 @@ class ConfluentRecordSource(GroupMember):
             return
         log.error("the consumer of %s failed, starting a new one: %s", self.topic, error.str())
         self._fatal = None
+        self._drop_consumer()
+
+    def _watch_membership(self, consumer: Consumer) -> None:
+        """Replace the consumer when StallWatch says it stays out of the group, once this
+        source has had an assignment (librdkafka joins only once the topic exists)."""
+        try:
+            member = consumer.memberid()
+        except RuntimeError:  # closed meanwhile
+            return
+        out = self._was_member and not member
+        if self._watch.check("it left the group and has not joined again" if out else None):
+            self._drop_consumer()
+
+    def _drop_consumer(self) -> None:
+        """Drop the consumer; the next poll makes a new one. Its close runs in a thread of its
+        own, waited for CLOSE_TIMEOUT_S at most; the callbacks it runs there are ignored
+        (they check that their consumer is still this source's)."""
         consumer, self._consumer = self._consumer, None
-        if consumer is not None:
-            try:
-                consumer.close()
-            except (KafkaException, RuntimeError) as exc:
-                log.debug("closing the failed consumer: %s", exc)
+        if consumer is None:
+            return
+        closing = threading.Thread(target=close_quietly, args=(consumer,), daemon=True)
+        closing.start()
+        closing.join(CLOSE_TIMEOUT_S)
+        if closing.is_alive():
+            log.warning("the old consumer of %s is still closing; leaving it", self.topic)
 
     def _on_client_error(self, error: KafkaError) -> None:
         if error.fatal():
@@ -212,6 +240,9 @@ class ConfluentRecordSource(GroupMember):
         """Assign (at the stored offsets, with offset_storage = database), then pause or
         resume what came: librdkafka pauses only assigned partitions,
         and keeps a partition paused that was revoked while paused, even once reassigned."""
+        if consumer is not self._consumer:
+            return
+        self._was_member = True
         log.info("assigned %s", describe_partitions(partitions))
         if not partitions:
             return
@@ -228,27 +259,9 @@ class ConfluentRecordSource(GroupMember):
             consumer.resume(partitions)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self._revoked(partitions)
+        if consumer is self._consumer:
+            self._revoked(partitions)
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self._lost(partitions)
-
-
-def _fetch(consumer: Consumer, max_records: int, timeout_s: float) -> list[Message]:
-    """What is queued, at once; else the first message to arrive and what came with it.
-
-    consume() alone waits for a full batch or the whole timeout, so a trickle would wait a
-    second per record. A burst still gives full batches: while the run loop writes, the
-    prefetch queue fills up.
-    """
-    messages = consumer.consume(num_messages=max_records, timeout=0)
-    if messages:
-        return messages
-    first = consumer.poll(timeout_s)
-    if first is None:
-        return []
-    return [first, *consumer.consume(num_messages=max_records - 1, timeout=0)]
-
-
-def _partitions(offsets: dict[tuple[str, int], int]) -> list[TopicPartition]:
-    return [TopicPartition(topic, part, offset) for (topic, part), offset in offsets.items()]
+        if consumer is self._consumer:
+            self._lost(partitions)

@@ -1,11 +1,11 @@
 """Which kafka-python errors are transient faults, their translation into the domain's, and
-how the source tells a consumer that recovers from one that stays stuck."""
+how their repeated warnings are kept to a few lines."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from kafka.errors import (
@@ -19,7 +19,6 @@ from kafka.errors import (
 )
 
 from inventory_sync.adapters.kafka import refusals
-from inventory_sync.adapters.kafka.reachability import broker_answers
 from inventory_sync.domain.errors import (
     InventorySyncError,
     PermanentFault,
@@ -71,56 +70,6 @@ def refusal_behind(exc: BaseException, settings: Settings) -> PermanentFault | N
 
         return refusal(settings)
     return None
-
-
-class StallWatch:
-    """Tells a consumer that recovers by itself from one that stays stuck.
-
-    check() is told after each poll why the consumer is stuck (compat.why_stuck, or the
-    error the poll raised), or None when it is fine. It says to replace the consumer once it
-    has been stuck for `bound_s` while a broker answers; while none answers, a new consumer
-    could not do better, so it logs that and counts again.
-    """
-
-    def __init__(
-        self,
-        what: str,
-        bootstrap_servers: Sequence[str],
-        bound_s: float,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.what = what
-        self.bootstrap_servers = list(bootstrap_servers)
-        self.bound_s = bound_s
-        self.clock = clock
-        self._since: float | None = None
-
-    def check(self, reason: str | None) -> bool:
-        """True when the consumer must be replaced (logged at WARNING, with the reason)."""
-        now = self.clock()
-        if reason is None or self._since is None:
-            self._since = None if reason is None else now
-            return False
-        stuck_for = now - self._since
-        if stuck_for < self.bound_s:
-            return False
-        if not broker_answers(self.bootstrap_servers):
-            log.warning(
-                "no Kafka broker at %s has answered for %.0f s; waiting for one",
-                ",".join(self.bootstrap_servers),
-                stuck_for,
-            )
-            self._since = now
-            return False
-        log.warning(
-            "%s has made no progress for %.0f s although the broker answers (%s); "
-            "replacing it: the new one re-joins the group and resumes from the committed offsets",
-            self.what,
-            stuck_for,
-            reason,
-        )
-        self._since = None
-        return True
 
 
 class Complaints:

@@ -22,7 +22,6 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 from inventory_sync.adapters.kafka.kafka_python.consumer_tuning import consumer_config
 from inventory_sync.adapters.kafka.kafka_python.faults import (
     Complaints,
-    StallWatch,
     is_transient,
     refusal_behind,
     transient_faults,
@@ -63,9 +62,6 @@ class KafkaRecordSource(GroupMember):
         self._consumer: Any = None
         self._lock = threading.Lock()  # pause state vs the rebalance listener (IO thread)
         self._commit_in_flight = False
-        self._watch = StallWatch(
-            f"the consumer of {self.topic}", self._config["bootstrap_servers"], self.stall_timeout_s
-        )
         self._poll_failures = Complaints(f"polling {self.topic}")
         self._commit_failures = Complaints(f"committing offsets of {self.topic}")
 
