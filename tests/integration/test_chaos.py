@@ -31,6 +31,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -383,6 +384,24 @@ def test_two_workers_share_the_partitions_and_one_takes_over_when_the_other_is_k
     chaos.check_end_state(kafka_client, capsys)
 
 
+def consume_and_commit(source: Any, delivered: set[tuple[int, int]], count: int) -> None:
+    """Poll and commit, noting (partition, offset) of each record, until `count` are in."""
+    deadline = time.monotonic() + RECOVERY_DEADLINE_S
+    while len(delivered) < count:
+        assert time.monotonic() < deadline, f"{len(delivered)} of {count} records delivered"
+        records = source.poll(10, 0.2)
+        delivered.update((r.partition, r.offset) for r in records)
+        source.commit(records)
+
+
+def assert_every_record_delivered_and_committed(
+    settings: Settings, delivered: set[tuple[int, int]]
+) -> None:
+    ends = end_offsets(settings, 3)
+    assert delivered == {(p, offset) for p, end in ends.items() for offset in range(end)}
+    assert committed_offsets(settings, 3) == ends
+
+
 def test_a_kafka_python_consumer_stuck_after_a_broker_restart_is_replaced_and_resumes(
     private_broker: PrivateBroker, topic_name: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -406,17 +425,9 @@ def test_a_kafka_python_consumer_stuck_after_a_broker_restart_is_replaced_and_re
     source = QuickToReplace(settings, overrides=CHAOS_GROUP["kafka-python"])
     delivered: set[tuple[int, int]] = set()
 
-    def consume_until(count: int) -> None:
-        deadline = time.monotonic() + RECOVERY_DEADLINE_S
-        while len(delivered) < count:
-            assert time.monotonic() < deadline, f"{len(delivered)} of {count} records delivered"
-            records = source.poll(10, 0.2)
-            delivered.update((r.partition, r.offset) for r in records)
-            source.commit(records)
-
     caplog.set_level(logging.WARNING, logger="inventory_sync.kafka")
     try:
-        consume_until(100)
+        consume_and_commit(source, delivered, 100)
         stuck = source._consumer
         private_broker.stop()
         stuck._coordinator.lookup_coordinator = lambda: Future().failure(
@@ -425,14 +436,12 @@ def test_a_kafka_python_consumer_stuck_after_a_broker_restart_is_replaced_and_re
         source.poll(10, 1.0)
         private_broker.start()
         produce_values(settings, *[b"after-%d" % i for i in range(300)])
-        consume_until(600)
+        consume_and_commit(source, delivered, 600)
         replaced = source._consumer is not stuck
     finally:
         source.close()
 
-    ends = end_offsets(settings, 3)
-    assert delivered == {(p, offset) for p, end in ends.items() for offset in range(end)}
-    assert committed_offsets(settings, 3) == ends
+    assert_every_record_delivered_and_committed(settings, delivered)
     assert replaced
     assert "replacing it" in caplog.text
 
@@ -458,28 +467,18 @@ def test_a_confluent_consumer_that_left_the_group_for_good_is_replaced_and_resum
     source = QuickToReplace(settings, overrides=CHAOS_GROUP["confluent"])
     delivered: set[tuple[int, int]] = set()
 
-    def consume_until(count: int) -> None:
-        deadline = time.monotonic() + RECOVERY_DEADLINE_S
-        while len(delivered) < count:
-            assert time.monotonic() < deadline, f"{len(delivered)} of {count} records delivered"
-            records = source.poll(10, 0.2)
-            delivered.update((r.partition, r.offset) for r in records)
-            source.commit(records)
-
     caplog.set_level(logging.WARNING, logger="inventory_sync.kafka")
     try:
-        consume_until(100)
+        consume_and_commit(source, delivered, 100)
         wedged = source._consumer
         wedged.unsubscribe()
         produce_values(settings, *[b"after-%d" % i for i in range(300)])
-        consume_until(600)
+        consume_and_commit(source, delivered, 600)
         replaced = source._consumer is not wedged
     finally:
         source.close()
 
-    ends = end_offsets(settings, 3)
-    assert delivered == {(p, offset) for p, end in ends.items() for offset in range(end)}
-    assert committed_offsets(settings, 3) == ends
+    assert_every_record_delivered_and_committed(settings, delivered)
     assert replaced
     assert "it left the group and has not joined again" in caplog.text
 
