@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     gathers what it polls, up to this many, for the next."""
     write_max_gather_ms: Annotated[int, Field(ge=0, le=600_000)] = 1000
     """How long the worker gathers while a write is in progress before it waits for it."""
+    gc_threshold: Annotated[int, Field(ge=0, le=10_000_000)] = 100_000
+    """Python's first garbage-collector threshold while the worker runs (the interpreter's
+    default is 700), with what existed before it started frozen (gc.freeze); 0 leaves the
+    collector as it is."""
     low_stock_threshold: Annotated[int, Field(ge=0)] = 5
     unknown_products: Literal["reject", "create"] = "reject"
     max_message_bytes: Annotated[int, Field(ge=1)] = 65_536
