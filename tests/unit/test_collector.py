@@ -6,6 +6,7 @@ import gc
 
 import pytest
 
+from inventory_sync.application.collector import collecting_less
 from inventory_sync.facade import InventorySync
 from inventory_sync.settings import Settings
 
@@ -67,3 +68,29 @@ def test_the_collector_is_put_back_when_the_run_fails() -> None:
         sync.run(idle_timeout_s=0, on_batch=fail)
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == frozen_before
+
+
+def test_objects_the_process_froze_itself_stay_frozen() -> None:
+    """A pre-forking server freezes its objects; the worker must not unfreeze them."""
+    gc.freeze()
+    try:
+        seen = run_noting_the_collector(gc_threshold=123_456)
+        assert seen[0][0] == 123_456
+        assert gc.get_freeze_count() > 0  # gc.unfreeze() would have made it 0
+    finally:
+        gc.unfreeze()
+
+
+def test_overlapping_runs_put_the_collector_back_as_it_was() -> None:
+    before = gc.get_threshold()
+    first, second = collecting_less(111_111), collecting_less(222_222)
+
+    first.__enter__()
+    second.__enter__()
+    during = gc.get_threshold()[0]
+    first.__exit__(None, None, None)
+    still = gc.get_threshold()[0]
+    second.__exit__(None, None, None)
+
+    assert (during, still) == (111_111, 111_111)
+    assert gc.get_threshold() == before
