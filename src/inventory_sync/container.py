@@ -196,6 +196,7 @@ class Container(containers.DeclarativeContainer):
         log_each_rejection=providers.Callable(
             lambda mode: mode == "each", settings.provided.log_rejections
         ),
+        gc_threshold=settings.provided.gc_threshold,
     )
     """`container.worker(source=...)` runs another source (a file) through the same wiring."""
     database_health = providers.Callable(database_health, engine, mapping, settings)

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Self
 
 from dependency_injector import providers
 
-from inventory_sync.application.collector import collecting_less
 from inventory_sync.container import Container, require_client
 from inventory_sync.domain.errors import InventorySyncError, PermanentFault
 from inventory_sync.domain.model import StockStatus
@@ -229,8 +228,7 @@ class InventorySync:
         self, worker: Worker, max_records: int | None, idle_timeout_s: float | None
     ) -> Summary:
         try:
-            with collecting_less(self.settings.gc_threshold):
-                return worker.run(max_records=max_records, idle_timeout_s=idle_timeout_s)
+            return worker.run(max_records=max_records, idle_timeout_s=idle_timeout_s)
         except PermanentFault:
             if self.metrics is not None:
                 self.metrics.observe_fatal_error()

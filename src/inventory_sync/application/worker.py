@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
 
 from inventory_sync.application.batches import Gathered, Unsettled, Writing
+from inventory_sync.application.collector import collecting_less
 from inventory_sync.application.faults import Backoff, stopping_on_permanent_faults
 from inventory_sync.application.rejection_log import log_rejections
 from inventory_sync.domain.errors import TransientError
@@ -57,10 +58,12 @@ class Worker:
         clock: Callable[[], float] = time.monotonic,
         log_each_rejection: bool = True,
         on_idle: Callable[[], None] | None = None,
+        gc_threshold: int = 0,
     ) -> None:
         """batch_size: records per poll. write_max_records (default batch_size) and
         write_max_gather_s: how much, and for how long, the loop gathers while a write is
-        in progress."""
+        in progress. gc_threshold: the garbage collector's while run() runs (collector.py;
+        0 leaves it as it is)."""
         self.source = source
         self.service = service
         self.dead_letters = dead_letters
@@ -73,6 +76,7 @@ class Worker:
         self.clock = clock
         self.log_each_rejection = log_each_rejection
         self.on_idle = on_idle
+        self.gc_threshold = gc_threshold
         """Called after each poll that brought no record (progress lines keep coming)."""
         self.fault: str | None = None
         """The transient fault being waited out, if any (readiness reports it)."""
@@ -92,7 +96,10 @@ class Worker:
         Returns the counts of the committed batches; on_batch gets each one's report once
         its offsets are committed. Raises PermanentFault, leaving the failed batch uncommitted.
         """
-        with ThreadPoolExecutor(1, thread_name_prefix="inventory-sync-writer") as writer:
+        with (
+            collecting_less(self.gc_threshold),
+            ThreadPoolExecutor(1, thread_name_prefix="inventory-sync-writer") as writer,
+        ):
             return self._run(writer, max_records, idle_timeout_s)
 
     def _run(
