@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +33,7 @@ class Record:
     headers: tuple[tuple[str, bytes], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class StockChange:
+class StockChange(NamedTuple):
     """A count to write, stamped with the time it is true from (the stale guard's key); or,
     with inventory_count None, deltas to add to the stored count.
 
@@ -41,6 +41,8 @@ class StockChange:
     not guarded by time (its order is the offsets'); it moves the stored time to `at` if that
     is newer, and it is written only if the count never dips below 0 on the way: stored +
     `low` >= 0, where `low` is the lowest running sum of its deltas (0 or less).
+
+    A tuple: a batch makes one per product it writes, and no immutable object is cheaper.
     """
 
     product_code: str

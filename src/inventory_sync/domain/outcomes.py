@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from inventory_sync.domain.model import Record
 from inventory_sync.domain.ports import DeadLetter
@@ -24,8 +24,10 @@ class Outcome(StrEnum):
     """Below the stored next offset of its partition: applied before, not written again."""
 
 
-@dataclass(frozen=True, slots=True)
-class RecordOutcome:
+class RecordOutcome(NamedTuple):
+    """What happened to one record (a tuple: every record gets one, and no immutable object
+    is cheaper to make)."""
+
     record: Record
     outcome: Outcome
     update: InventoryUpdate | None = None
@@ -59,22 +61,19 @@ class Summary:
 
     @classmethod
     def of(cls, outcomes: list[RecordOutcome]) -> Summary:
-        summary = cls(records=len(outcomes))
-        for outcome in outcomes:
-            match outcome.outcome:
-                case Outcome.APPLIED:
-                    summary.applied += 1
-                case Outcome.STALE:
-                    summary.stale += 1
-                case Outcome.SUPERSEDED:
-                    summary.superseded += 1
-                case Outcome.REJECTED:
-                    summary.rejected += 1
-                    assert outcome.rejection is not None
-                    summary.by_reason[outcome.rejection.reason.value] += 1
-                case Outcome.DUPLICATE:
-                    summary.duplicate += 1
-        return summary
+        counts = Counter(outcome.outcome for outcome in outcomes)
+        by_reason = Counter(
+            outcome.rejection.reason.value for outcome in outcomes if outcome.rejection is not None
+        )
+        return cls(
+            records=len(outcomes),
+            applied=counts[Outcome.APPLIED],
+            stale=counts[Outcome.STALE],
+            superseded=counts[Outcome.SUPERSEDED],
+            rejected=counts[Outcome.REJECTED],
+            duplicate=counts[Outcome.DUPLICATE],
+            by_reason=by_reason,
+        )
 
     def add(self, other: Summary) -> None:
         self.records += other.records

@@ -215,14 +215,8 @@ class Decision:
     write's)."""
     plans: dict[str, ProductPlan]
     """What to write, per product code."""
-
-    def updates(self) -> dict[int, InventoryUpdate]:
-        """The update of each record that belongs to a plan, by its index in the batch."""
-        return {
-            candidate.index: candidate.update
-            for plan in self.plans.values()
-            for candidate in (*plan.before, *plan.after, *([plan.base] if plan.base else []))
-        }
+    updates: list[InventoryUpdate | None]
+    """One slot per record: its update if it belongs to a plan, else None."""
 
 
 def decide_batch(
@@ -241,6 +235,7 @@ def decide_batch(
     decoded: each record's decode_update, if the caller decoded them ahead (decode_all)."""
     assert decoded is None or len(decoded) == len(records), "one decoded value per record"
     decided: list[RecordOutcome | None] = [None] * len(records)
+    updates: list[InventoryUpdate | None] = [None] * len(records)
     plans: dict[str, ProductPlan] = {}
     stored = positions or {}
     latest = now + max_future_skew
@@ -252,21 +247,21 @@ def decide_batch(
             decode_update(record.value, max_message_bytes) if decoded is None else decoded[index]
         )
         if isinstance(update, Rejection):
-            decided[index] = RecordOutcome(record, Outcome.REJECTED, rejection=update)
+            decided[index] = RecordOutcome(record, Outcome.REJECTED, None, update)
             continue
         at = update.occurred_at or record.timestamp
         if at > latest or (update.relative and not deltas_allowed):
             refused = rejections.refusal(update, at, now, max_future_skew, deltas_allowed)
-            decided[index] = RecordOutcome(
-                record, Outcome.REJECTED, update=update, rejection=refused
-            )
+            decided[index] = RecordOutcome(record, Outcome.REJECTED, update, refused)
             continue
         plan = plans.get(update.product_code)
         if plan is None:
             plan = plans[update.product_code] = ProductPlan(update.product_code)
+        updates[index] = update
         loser = plan.add(Candidate(index, update, at, record.offset))
         if loser is not None:
+            updates[loser.index] = None
             decided[loser.index] = RecordOutcome(
-                records[loser.index], Outcome.SUPERSEDED, update=loser.update
+                records[loser.index], Outcome.SUPERSEDED, loser.update
             )
-    return Decision(decided, plans)
+    return Decision(decided, plans, updates)

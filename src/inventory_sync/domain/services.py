@@ -103,15 +103,12 @@ class InventoryService:
                         f"the database refused the batch but no record of it alone: {exc}"
                     ) from exc
                 refused |= found
-        outcomes = decision.decided
-        updates = decision.updates()
+        outcomes, updates = decision.decided, decision.updates
         for index, fate in fates.items():
             if isinstance(fate, Rejection):
-                outcome = RecordOutcome(
-                    records[index], Outcome.REJECTED, update=updates[index], rejection=fate
-                )
+                outcome = RecordOutcome(records[index], Outcome.REJECTED, updates[index], fate)
             else:
-                outcome = RecordOutcome(records[index], fate, update=updates[index])
+                outcome = RecordOutcome(records[index], fate, updates[index])
             outcomes[index] = outcome
         final = [outcome for outcome in outcomes if outcome is not None]
         assert len(final) == len(records), "every record gets exactly one outcome"
@@ -212,7 +209,8 @@ class InventoryService:
                     dipping.append((plan.code, plan.after))
             elif plan.code in first.applied:
                 fates[plan.base.index] = Outcome.APPLIED
-                fates |= dict.fromkeys((d.index for d in plan.before), Outcome.SUPERSEDED)
+                if plan.before:
+                    fates |= dict.fromkeys((d.index for d in plan.before), Outcome.SUPERSEDED)
                 if plan.after:
                     mixed.append((plan.code, plan.after))
             else:
