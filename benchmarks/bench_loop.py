@@ -99,10 +99,10 @@ def measure_loop(
     sync.container.record_source.override(providers.Object(source))
     sampler = RssSampler(events)
     profiler = _start_profiler() if profile_to else None
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     try:
         summary = sync.run(max_records=events, idle_timeout_s=IDLE_TIMEOUT_S, on_batch=sampler)
-        ended = time.perf_counter()
+        ended, cpu_ended = time.perf_counter(), time.process_time()
     finally:
         sync.close()
     peak = peak_rss_mb()
@@ -113,6 +113,7 @@ def measure_loop(
         "measured_s": round(last - first, 3),
         "wall_s": round(ended - started, 3),
         "startup_s": round(first - started, 3),
+        "cpu_s": round(cpu_ended - cpu_started, 2),
         "peak_rss_mb": round(peak, 1),
         "rss_samples_mb": sampler.samples,
         "summary": summary.to_dict(),
